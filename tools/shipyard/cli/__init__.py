@@ -1,0 +1,60 @@
+"""The `shipyard` command: argument parsing and printing only.
+
+Each command is one module in this package exposing ``NAME``, ``HELP``,
+``add_arguments(parser)`` and ``run(args) -> int``; modules are discovered,
+so adding a command is adding a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from types import ModuleType
+
+from shipyard import __version__
+from shipyard.errors import ShipyardError
+
+
+def _command_modules() -> list[ModuleType]:
+    import shipyard.cli as pkg
+
+    modules = []
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"shipyard.cli.{info.name}")
+        if hasattr(module, "NAME") and hasattr(module, "run"):
+            modules.append(module)
+    return modules
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shipyard", description="Keep a GitOps repository for ML on Kubernetes correct.")
+    parser.add_argument("--version", action="version", version=f"shipyard {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _command_modules():
+        cmd = sub.add_parser(module.NAME, help=module.HELP, description=getattr(module, "__doc__", None))
+        module.add_arguments(cmd)
+        cmd.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: usage errors exit 2, --help exits 0
+        return int(exc.code or 0)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args))
+    except ShipyardError as exc:
+        print(f"error [{exc.check}]: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
