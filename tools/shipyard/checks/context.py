@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
+from shipyard.findings import Finding
 from shipyard.objects import K8sObject
 
 if TYPE_CHECKING:
@@ -24,6 +25,8 @@ class RenderedTarget:
     cluster: "Cluster | None" = None
     environment: str | None = None
     engine: str | None = None  # "argocd" | "flux" for entry points
+    findings: list[Finding] = field(default_factory=list)  # about the wiring, found while rendering
+    charts: list = field(default_factory=list)  # ChartRef of every chart release rendered
 
 
 @dataclass
@@ -31,7 +34,15 @@ class CheckContext:
     targets: list[RenderedTarget]
     repo: "Repository | None" = None
     enabled: set[str] | None = None
+    # CRDs the repository installs that are not among ``targets`` (validating
+    # one file still knows the SeldonDeployment CRD the charts install).
+    context_crds: list[K8sObject] = field(default_factory=list)
     cache: dict[str, object] = field(default_factory=dict)
+
+    def crds(self) -> list[K8sObject]:
+        """Every CustomResourceDefinition rendered in this run, plus context CRDs."""
+        found = [o for _, o in self.objects() if o.kind == "CustomResourceDefinition"]
+        return found + self.context_crds
 
     def objects(self) -> Iterator[tuple[RenderedTarget, K8sObject]]:
         for target in self.targets:

@@ -1,0 +1,73 @@
+"""Content-hash cache of renders.
+
+A render is stored under the hash of everything that can change it: the
+bytes of every input file, remote base URLs (pinned by tag), chart pins and
+values, the binaries' versions and the mirror. An unchanged re-run reads
+the stored objects instead of running kustomize and helm again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+CACHE_VERSION = "1"
+
+
+class RenderCache:
+    def __init__(self, root: Path, *, enabled: bool = True) -> None:
+        self.root = root
+        self.enabled = enabled
+
+    @staticmethod
+    def key(*parts: Any) -> str:
+        digest = hashlib.sha256(CACHE_VERSION.encode())
+        for part in parts:
+            if isinstance(part, bytes):
+                digest.update(part)
+            else:
+                digest.update(repr(part).encode())
+            digest.update(b"\0")
+        return digest.hexdigest()
+
+    @staticmethod
+    def files_digest(files: set[Path]) -> str:
+        digest = hashlib.sha256()
+        for file in sorted(files):
+            digest.update(str(file).encode())
+            try:
+                digest.update(file.read_bytes())
+            except OSError:
+                digest.update(b"<missing>")
+        return digest.hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.root / "render" / key[:2] / f"{key}.pickle"
+
+    def get(self, key: str) -> Any | None:
+        if not self.enabled:
+            return None
+        path = self._path(key)
+        try:
+            with path.open("rb") as handle:
+                return pickle.load(handle)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
+            return None
+
+    def put(self, key: str, value: Any) -> None:
+        if not self.enabled:
+            return
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

@@ -1,0 +1,145 @@
+"""Helm: fetch a pinned chart and template it, with the real helm binary.
+
+Charts are fetched once per (repository, name, version) into the cache and
+templated from the local package. With a mirror, every chart repository URL
+is answered by the mirror's loopback chart server: a mirror holds the pinned
+versions of every chart the repository uses, under their upstream names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from shipyard.errors import RenderError
+from shipyard.render.binaries import Binaries
+from shipyard.render.mirror import Mirror
+from shipyard.render.run import run_tool
+
+
+@dataclass(frozen=True)
+class ChartRef:
+    """A chart pin: where it comes from, which chart, which version, and the
+    file and line that declared it (for errors and cross-checks)."""
+
+    repo_url: str
+    name: str
+    version: str
+    declared_in: str = ""
+    line: int = 0
+
+    @property
+    def key(self) -> str:
+        return f"{self.repo_url.rstrip('/')}|{self.name}|{self.version}"
+
+
+class Helm:
+    """The helm binary, with its own throwaway configuration so the user's
+    ~/.config/helm is never read or written."""
+
+    def __init__(self, binaries: Binaries, cache_dir: Path, mirror: Mirror | None) -> None:
+        self.binaries = binaries
+        self.cache_dir = cache_dir
+        self.mirror = mirror
+        self._home = Path(tempfile.mkdtemp(prefix="shipyard-helm-"))
+        self.env = {
+            "HELM_CONFIG_HOME": str(self._home / "config"),
+            "HELM_CACHE_HOME": str(self._home / "cache"),
+            "HELM_DATA_HOME": str(self._home / "data"),
+        }
+
+    def chart_package(self, chart: ChartRef) -> Path:
+        """The chart's .tgz in the local cache, pulled on first use."""
+        if chart.repo_url.startswith("oci://"):
+            raise RenderError(
+                f"OCI chart repositories are not supported yet: {chart.repo_url}",
+                file=chart.declared_in or None,
+                line=chart.line or None,
+                check="SY903",
+            )
+        digest = hashlib.sha256(chart.repo_url.rstrip("/").encode()).hexdigest()[:16]
+        folder = self.cache_dir / "charts" / digest
+        package = folder / f"{chart.name}-{chart.version}.tgz"
+        if package.is_file():
+            return package
+        folder.mkdir(parents=True, exist_ok=True)
+        url = self.mirror.chart_repo_url() if self.mirror else chart.repo_url
+        where = f" (mirror of {chart.repo_url})" if self.mirror else ""
+        with tempfile.TemporaryDirectory(dir=folder) as tmp:
+            run_tool(
+                [self.binaries.helm, "pull", chart.name, "--repo", url, "--version", chart.version, "--destination", tmp],
+                what=f"helm pull {chart.name} {chart.version} from {url}{where}",
+                file=chart.declared_in or None,
+                env=self.env,
+                timeout=120,
+                hint="check the chart name and version exist in that repository"
+                + ("" if self.mirror else "; air-gapped? set SHIPYARD_MIRROR to a mirror folder"),
+            )
+            pulled = list(Path(tmp).glob("*.tgz"))
+            if len(pulled) != 1:
+                raise RenderError(f"helm pull of {chart.name} {chart.version} produced no package", check="SY903")
+            os.replace(pulled[0], package)
+        return package
+
+    def template(
+        self,
+        chart: ChartRef,
+        *,
+        release: str,
+        namespace: str,
+        values: list[dict[str, Any]],
+        kube_version: str,
+        include_crds: bool,
+        api_versions: list[str] | None = None,
+    ) -> str:
+        """``helm template`` of the pinned chart with ``values`` layered in
+        order, as the engine would install it into ``namespace``."""
+        package = self.chart_package(chart)
+        with tempfile.TemporaryDirectory(prefix="shipyard-values-") as tmp:
+            cmd = [
+                self.binaries.helm,
+                "template",
+                release,
+                str(package),
+                "--namespace",
+                namespace,
+                "--kube-version",
+                kube_version,
+            ]
+            if include_crds:
+                cmd.append("--include-crds")
+            for api in api_versions or []:
+                cmd += ["--api-versions", api]
+            for index, layer in enumerate(values):
+                path = Path(tmp) / f"values-{index}.yaml"
+                path.write_text(yaml.safe_dump(layer, sort_keys=False), encoding="utf-8")
+                cmd += ["--values", str(path)]
+            return run_tool(
+                cmd,
+                what=f"helm template {release} ({chart.name} {chart.version})",
+                file=chart.declared_in or None,
+                env=self.env,
+                timeout=180,
+            )
+
+
+SOURCE_COMMENT = re.compile(r"^# Source: (.+)$", re.MULTILINE)
+
+
+def split_sources(text: str) -> list[tuple[str, str]]:
+    """Split helm output into (template path, document text) pairs using the
+    ``# Source:`` comment helm writes above each document."""
+    out: list[tuple[str, str]] = []
+    for doc in re.split(r"^---\s*$", text, flags=re.MULTILINE):
+        if not doc.strip():
+            continue
+        match = SOURCE_COMMENT.search(doc)
+        out.append((match.group(1).strip() if match else "", doc))
+    return out

@@ -1,0 +1,104 @@
+"""Air-gapped rendering: a mirror folder stands in for upstream.
+
+A mirror is laid out like ``../shared/mirror``: ``charts/`` is a Helm chart
+repository (index.yaml + packages) and ``git/<owner>/<repo>.git`` are bare
+repositories. Charts are served by a real HTTP server on loopback, so helm
+talks to a chart repository exactly as it would upstream; git reaches the
+bare repositories through ``url.<mirror>.insteadOf``, so kustomize's remote
+bases keep their upstream URLs in the manifests.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shipyard.errors import ShipyardError
+
+MIRROR_ENV = "SHIPYARD_MIRROR"
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - signature from stdlib
+        return
+
+
+@dataclass
+class Mirror:
+    """A mirror folder, and (while started) its loopback chart server."""
+
+    root: Path
+    _server: http.server.ThreadingHTTPServer | None = field(default=None, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def from_setting(cls, value: str | None, *, base: Path | None = None) -> "Mirror | None":
+        """The mirror named by SHIPYARD_MIRROR or the repository setting, checked."""
+        value = os.environ.get(MIRROR_ENV) or value
+        if not value:
+            return None
+        root = Path(value)
+        if not root.is_absolute():
+            root = (base or Path.cwd()) / root
+        root = root.resolve()
+        if not (root / "charts" / "index.yaml").is_file() and not (root / "git").is_dir():
+            raise ShipyardError(
+                f"mirror {root} is not usable: it has neither charts/index.yaml nor git/",
+                hint=f"point {MIRROR_ENV} at a folder laid out like the upstream mirror (charts/, git/, crds/)",
+                check="SY902",
+            )
+        return cls(root=root)
+
+    @property
+    def fingerprint(self) -> str:
+        index = self.root / "charts" / "index.yaml"
+        stamp = index.stat().st_mtime_ns if index.is_file() else 0
+        return f"mirror={self.root}@{stamp}"
+
+    def chart_repo_url(self) -> str:
+        """The loopback URL of the mirror's chart repository, starting the
+        server on first use (any free port: index.yaml has relative URLs)."""
+        with self._lock:
+            if self._server is None:
+                charts = self.root / "charts"
+                if not (charts / "index.yaml").is_file():
+                    raise ShipyardError(
+                        f"mirror {self.root} has no charts/index.yaml",
+                        hint="run `helm repo index charts/` in the mirror",
+                        check="SY902",
+                    )
+                handler = functools.partial(_QuietHandler, directory=str(charts))
+                self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+                self._thread = threading.Thread(target=self._server.serve_forever, name="chart-mirror", daemon=True)
+                self._thread.start()
+            host, port = self._server.server_address[:2]
+            return f"http://{host}:{port}/"
+
+    def git_env(self) -> dict[str, str]:
+        """Environment variables that send https://github.com/ to the mirror's
+        bare repositories, leaving the user's git configuration untouched."""
+        git = self.root / "git"
+        if not git.is_dir():
+            return {}
+        return {
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": f"url.file://{git}/.insteadOf",
+            "GIT_CONFIG_VALUE_0": "https://github.com/",
+            "GIT_TERMINAL_PROMPT": "0",
+        }
+
+    def crds_dir(self) -> Path | None:
+        path = self.root / "crds"
+        return path if path.is_dir() else None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._server is not None:
+                self._server.shutdown()
+                self._server.server_close()
+                self._server = None
