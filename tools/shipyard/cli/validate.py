@@ -1,0 +1,49 @@
+"""Render every overlay and cluster entry point (or the PATHs given) and check them.
+
+Exit 0 when clean, 1 with findings, 2 on a usage or environment error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from shipyard.findings import FORMATTERS, exit_code, format_junit
+from shipyard.repo import Repository
+from shipyard.validate import validate
+
+NAME = "validate"
+HELP = "render and check overlays, cluster entry points, folders or files"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="an overlay, kustomization folder or manifest file (default: everything)")
+    parser.add_argument("--format", choices=sorted(FORMATTERS), default="text", help="report format on stdout")
+    parser.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report to FILE")
+    parser.add_argument("--repo", metavar="DIR", help="repository root (default: found from the current folder)")
+    parser.add_argument("--no-cache", action="store_true", help="render everything again, ignoring the render cache")
+    parser.add_argument("--jobs", type=int, default=2, help="targets rendered in parallel (default 2)")
+    parser.add_argument("--check", action="append", metavar="ID", help="run only these check ids (repeatable)")
+
+
+def run(args: argparse.Namespace) -> int:
+    repo = Repository.find(Path(args.repo) if args.repo else None)
+    report = validate(
+        repo,
+        args.paths or None,
+        use_cache=not args.no_cache,
+        jobs=max(1, args.jobs),
+        only=set(args.check) if args.check else None,
+    )
+    sys.stdout.write(FORMATTERS[args.format](report.findings))
+    if args.junit:
+        Path(args.junit).write_text(format_junit(report.findings), encoding="utf-8")
+    if args.format == "text":
+        print(
+            f"checked {report.object_count} objects in {len(report.targets)} target(s) "
+            f"in {report.timings['total']:.1f}s (render {report.timings['render']:.1f}s)"
+            + (f"; {len(report.waived)} finding(s) waived" if report.waived else ""),
+            file=sys.stderr,
+        )
+    return exit_code(report.findings)
