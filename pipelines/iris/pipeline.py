@@ -1,0 +1,265 @@
+"""The iris training pipeline: load -> preprocess -> train -> evaluate -> register.
+
+A Kubeflow Pipelines v2 pipeline (kfp SDK). Each step is a lightweight Python
+component; its function body is embedded in the compiled YAML and runs in
+COMPONENT_IMAGE on a cluster, or in .venv-kfp under kfp's local runner.
+Components never pip install at run time (install_kfp_package=False, no
+packages_to_install): the image, like .venv-kfp, is built from
+tools/envs/kfp.txt, so what runs on the laptop is what runs on the cluster.
+
+The trained artifact is a scikit-learn Pipeline (StandardScaler +
+LogisticRegression) fitted on the species *names*, so the served model's
+classes are "setosa", "versicolor", "virginica" and it takes the four raw
+measurements (cm) without any preprocessing on the caller's side.
+
+Register copies model.joblib into <model_store>/<model>/<version>/ (the
+folder layout Seldon's SKLEARN_SERVER loads), computes its sha256 and runs
+`shipyard register` so the version, its URI, metrics and digest land in
+models/<model>/model.yaml of the checkout at repo_root.
+
+Edit this file, then recompile: `shipyard pipeline compile iris` (a test
+fails while pipeline.yaml or deploy/ are stale).
+"""
+
+from typing import NamedTuple
+
+from kfp import dsl
+from kfp.dsl import Dataset, Input, Metrics, Model, Output
+
+# Built from pipelines/image/Dockerfile (tools/envs/kfp.txt). Pin by digest
+# in a fork that publishes it.
+COMPONENT_IMAGE = "ghcr.io/example/shipyard-kfp:2.17.0-sklearn1.5.2"
+
+PIPELINE_NAME = "iris"
+PIPELINE_DESCRIPTION = "Train, evaluate and register an iris species classifier (scikit-learn)."
+
+_component = dsl.component(base_image=COMPONENT_IMAGE, install_kfp_package=False)
+
+
+@_component
+def load_data(raw: Output[Dataset]) -> int:
+    """Write scikit-learn's bundled iris data set (no download) as CSV; return the row count."""
+    import csv
+
+    from sklearn.datasets import load_iris
+
+    iris = load_iris()
+    columns = ["sepal_length", "sepal_width", "petal_length", "petal_width", "species"]
+    with open(raw.path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(columns)
+        for features, target in zip(iris.data, iris.target):
+            writer.writerow([*(f"{v:.1f}" for v in features), iris.target_names[target]])
+    raw.metadata["rows"] = len(iris.data)
+    raw.metadata["source"] = "sklearn.datasets.load_iris"
+    return len(iris.data)
+
+
+@_component
+def preprocess(raw: Input[Dataset], test_fraction: float, seed: int, train: Output[Dataset], test: Output[Dataset]):
+    """Validate the raw rows and split them, stratified by species, into train and test."""
+    import csv
+    import math
+
+    from sklearn.model_selection import train_test_split
+
+    with open(raw.path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    header, body = rows[0], rows[1:]
+    if len(header) != 5 or header[-1] != "species":
+        raise ValueError(f"unexpected columns {header}: want four measurements and 'species'")
+    clean = []
+    for number, row in enumerate(body, start=2):
+        if len(row) != 5:
+            raise ValueError(f"row {number}: expected 5 fields, got {len(row)}")
+        values = [float(v) for v in row[:4]]
+        if any(math.isnan(v) or v <= 0 for v in values):
+            raise ValueError(f"row {number}: measurements must be positive numbers, got {row[:4]}")
+        clean.append(row)
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
+    labels = [row[-1] for row in clean]
+    train_rows, test_rows = train_test_split(clean, test_size=test_fraction, random_state=seed, stratify=labels)
+    for artifact, part in ((train, train_rows), (test, test_rows)):
+        with open(artifact.path, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(header)
+            writer.writerows(part)
+        artifact.metadata["rows"] = len(part)
+
+
+@_component
+def train(train: Input[Dataset], regularization: float, seed: int, model: Output[Model]):
+    """Fit StandardScaler + LogisticRegression and write it with joblib (the SKLEARN_SERVER format)."""
+    import csv
+
+    import joblib
+    import numpy as np
+    import sklearn
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    with open(train.path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))[1:]
+    features = np.array([[float(v) for v in row[:4]] for row in rows])
+    labels = np.array([row[4] for row in rows])
+    estimator = Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("classify", LogisticRegression(C=regularization, max_iter=1000, random_state=seed)),
+        ]
+    )
+    estimator.fit(features, labels)
+    joblib.dump(estimator, model.path)
+    model.metadata["framework"] = "scikit-learn"
+    model.metadata["framework_version"] = sklearn.__version__
+    model.metadata["classes"] = [str(c) for c in estimator.classes_]
+
+
+@_component
+def evaluate(test: Input[Dataset], model: Input[Model], metrics: Output[Metrics]) -> NamedTuple("Scores", accuracy=float, f1_macro=float):
+    """Score the model on the held-out rows: accuracy and macro-averaged F1."""
+    import csv
+    from collections import namedtuple
+
+    import joblib
+    import numpy as np
+    from sklearn.metrics import accuracy_score, f1_score
+
+    with open(test.path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))[1:]
+    features = np.array([[float(v) for v in row[:4]] for row in rows])
+    labels = np.array([row[4] for row in rows])
+    predicted = joblib.load(model.path).predict(features)
+    accuracy = round(float(accuracy_score(labels, predicted)), 4)
+    f1_macro = round(float(f1_score(labels, predicted, average="macro")), 4)
+    metrics.log_metric("accuracy", accuracy)
+    metrics.log_metric("f1_macro", f1_macro)
+    metrics.log_metric("test_rows", len(rows))
+    return namedtuple("Scores", ["accuracy", "f1_macro"])(accuracy, f1_macro)
+
+
+@_component
+def register(
+    model: Input[Model],
+    accuracy: float,
+    f1_macro: float,
+    model_name: str,
+    version: str,
+    model_store: str,
+    repo_root: str,
+    shipyard_bin: str,
+) -> str:
+    """Publish model.joblib to the model store and record the version with `shipyard register`.
+
+    The store folder of a version is immutable: publishing the same version
+    again with different bytes is refused, publishing identical bytes is a
+    no-op. Returns the version's URI.
+    """
+    import hashlib
+    import json
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+
+    def sha256_of(path: str) -> str:
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+
+    digest = sha256_of(model.path)
+    store = model_store.rstrip("/")
+    if store.startswith("gs://"):
+        from google.cloud import storage
+
+        bucket_name, _, prefix = store[len("gs://"):].partition("/")
+        key = "/".join(p for p in (prefix, model_name, version, "model.joblib") if p)
+        blob = storage.Client().bucket(bucket_name).blob(key)
+        if blob.exists():
+            raise RuntimeError(f"gs://{bucket_name}/{key} already exists: versions are immutable, choose a new version")
+        blob.upload_from_filename(model.path)
+        uri = f"gs://{bucket_name}/{key.rsplit('/', 1)[0]}"
+    elif store.startswith("s3://"):
+        try:
+            import boto3  # not in tools/envs/kfp.txt: add it to the image to publish to S3
+        except ImportError:
+            raise RuntimeError("an s3:// model store needs boto3 in the component image (tools/envs/kfp.txt)") from None
+        bucket_name, _, prefix = store[len("s3://"):].partition("/")
+        key = "/".join(p for p in (prefix, model_name, version, "model.joblib") if p)
+        boto3.client("s3").upload_file(model.path, bucket_name, key)
+        uri = f"s3://{bucket_name}/{key.rsplit('/', 1)[0]}"
+    elif "://" in store and not store.startswith("file://"):
+        raise ValueError(f"unsupported model store {model_store!r}: use gs://, s3://, file:// or a local path")
+    else:
+        base = store[len("file://"):] if store.startswith("file://") else store
+        folder = os.path.join(os.path.abspath(base), model_name, version)
+        target = os.path.join(folder, "model.joblib")
+        if os.path.exists(target):
+            if sha256_of(target) != digest:
+                raise RuntimeError(f"{target} already holds different bytes: versions are immutable, choose a new version")
+        else:
+            os.makedirs(folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".model.joblib.")
+            os.close(fd)
+            shutil.copyfile(model.path, tmp)
+            os.replace(tmp, target)
+        uri = "file://" + folder
+
+    executable = shipyard_bin or os.environ.get("SHIPYARD_BIN") or "shipyard"
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        json.dump({"accuracy": accuracy, "f1_macro": f1_macro}, fh)
+        metrics_file = fh.name
+    try:
+        command = [executable, "register", model_name, "--version", version, "--uri", uri, "--metrics", metrics_file, "--sha256", digest]
+        try:
+            done = subprocess.run(command, cwd=repo_root or None, capture_output=True, text=True, timeout=300)
+        except FileNotFoundError:
+            raise RuntimeError(f"shipyard executable not found: {executable!r}; pass shipyard_bin or set SHIPYARD_BIN") from None
+    finally:
+        os.unlink(metrics_file)
+    if done.returncode != 0:
+        raise RuntimeError(f"`shipyard register` failed (exit {done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
+    print(done.stdout.strip())
+    print(f"registered {model_name} {version}: {uri} sha256={digest}")
+    return uri
+
+
+@dsl.pipeline(name=PIPELINE_NAME, description=PIPELINE_DESCRIPTION)
+def iris_pipeline(
+    version: str,
+    model_store: str,
+    repo_root: str = ".",
+    shipyard_bin: str = "",
+    model_name: str = "iris",
+    test_fraction: float = 0.3,
+    regularization: float = 1.0,
+    seed: int = 42,
+) -> str:
+    """Train an iris classifier and register it as ``version`` of ``model_name``."""
+    loaded = load_data().set_display_name("load data")
+    split = preprocess(raw=loaded.outputs["raw"], test_fraction=test_fraction, seed=seed).set_display_name("preprocess")
+    trained = train(train=split.outputs["train"], regularization=regularization, seed=seed).set_display_name("train")
+    scored = evaluate(test=split.outputs["test"], model=trained.outputs["model"]).set_display_name("evaluate")
+    published = register(
+        model=trained.outputs["model"],
+        accuracy=scored.outputs["accuracy"],
+        f1_macro=scored.outputs["f1_macro"],
+        model_name=model_name,
+        version=version,
+        model_store=model_store,
+        repo_root=repo_root,
+        shipyard_bin=shipyard_bin,
+    ).set_display_name("register")
+    # The data set is 150 rows: small limits. Register has side effects (the
+    # model store, model.yaml), so its result is never taken from KFP's cache.
+    for task in (loaded, split, trained, scored, published):
+        task.set_cpu_limit("1").set_memory_limit("512M")
+    published.set_caching_options(False)
+    return published.output
+
+
+PIPELINE = iris_pipeline

@@ -1,0 +1,240 @@
+"""Side environments: one virtualenv per tool whose pins clash with ours.
+
+kfp 2.17 needs protobuf>=6; seldon-core 1.17.1 needs protobuf<4, click<8.1
+and Flask<3. Neither can live in the toolkit's own environment, nor with each
+other, so each gets a virtualenv at the repository root (``.venv-kfp``,
+``.venv-seldon``; git-ignored) built from a fully pinned requirements file in
+``tools/envs/<name>.txt``.
+
+An environment is created on first use and reused afterwards. A marker file
+inside it records the sha256 of the requirements file (and the Python
+version) it was built from; when either changes, the environment is rebuilt
+from scratch, so nobody runs against a stale lock. Creation holds a file lock,
+so two test sessions starting at once build it once. A failed creation
+removes the half-built folder instead of leaving something that looks ready.
+
+Run ``python -m shipyard.envs kfp seldon`` to create both ahead of time (CI).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from shipyard.errors import ShipyardError
+
+KNOWN = ("kfp", "seldon")
+MARKER = ".shipyard-env.json"
+PYTHON_ENV_VAR = "SHIPYARD_ENV_PYTHON"
+PIP_TIMEOUT_SECONDS = 1800
+
+
+@dataclass(frozen=True)
+class SideEnv:
+    """A named side environment of one repository checkout."""
+
+    name: str
+    root: Path
+
+    @property
+    def requirements(self) -> Path:
+        return self.root / "tools" / "envs" / f"{self.name}.txt"
+
+    @property
+    def path(self) -> Path:
+        return self.root / f".venv-{self.name}"
+
+    @property
+    def python(self) -> Path:
+        return self.path / "bin" / "python"
+
+    def bin(self, executable: str) -> Path:
+        """An executable installed in the environment (e.g. seldon-core-microservice)."""
+        return self.path / "bin" / executable
+
+    @property
+    def marker(self) -> Path:
+        return self.path / MARKER
+
+
+@dataclass(frozen=True)
+class EnsureResult:
+    """What ``ensure`` did: the environment, whether it was built now, and how long that took."""
+
+    env: SideEnv
+    created: bool
+    seconds: float
+
+
+def side_env(name: str, root: Path) -> SideEnv:
+    """The side environment ``name`` of the checkout at ``root``; unknown names are an error."""
+    if name not in KNOWN:
+        raise ShipyardError(f"unknown side environment {name!r}", hint=f"known environments: {', '.join(KNOWN)}")
+    env = SideEnv(name=name, root=root.resolve())
+    if not env.requirements.is_file():
+        raise ShipyardError(
+            f"requirements file for the {name} environment is missing",
+            file=str(env.requirements),
+            hint="restore it from git (tools/envs/ is part of the repository)",
+        )
+    return env
+
+
+def base_python() -> str:
+    """The interpreter new environments are built with: $SHIPYARD_ENV_PYTHON, or
+    the interpreter behind the toolkit's own virtualenv (Python 3.11)."""
+    override = os.environ.get(PYTHON_ENV_VAR)
+    if override:
+        return override
+    return getattr(sys, "_base_executable", None) or sys.executable
+
+
+def expected_key(env: SideEnv, python: str) -> dict[str, str]:
+    """What the marker must say for the environment to be reused."""
+    digest = hashlib.sha256(env.requirements.read_bytes()).hexdigest()
+    return {"requirements_sha256": digest, "python": _python_version(python)}
+
+
+def is_ready(env: SideEnv, python: str | None = None) -> bool:
+    """True when the environment exists and was built from the current requirements."""
+    if not env.marker.is_file() or not env.python.exists():
+        return False
+    try:
+        recorded = json.loads(env.marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    want = expected_key(env, python or base_python())
+    return all(recorded.get(k) == v for k, v in want.items())
+
+
+def ensure(
+    name: str,
+    root: Path,
+    *,
+    python: str | None = None,
+    log: Callable[[str], None] | None = None,
+) -> EnsureResult:
+    """Return the ready environment ``name``, building it first if needed."""
+    env = side_env(name, root)
+    interpreter = python or base_python()
+    if is_ready(env, interpreter):
+        return EnsureResult(env, created=False, seconds=0.0)
+    with _creation_lock(env):
+        if is_ready(env, interpreter):  # another process built it while we waited
+            return EnsureResult(env, created=False, seconds=0.0)
+        started = time.monotonic()
+        _build(env, interpreter, log or (lambda _msg: None))
+        return EnsureResult(env, created=True, seconds=time.monotonic() - started)
+
+
+def _build(env: SideEnv, python: str, log: Callable[[str], None]) -> None:
+    key = expected_key(env, python)
+    if env.path.exists():
+        log(f"{env.path.name}: requirements changed or environment incomplete, rebuilding")
+        shutil.rmtree(env.path)
+    log(f"{env.path.name}: creating with {python} from {env.requirements.relative_to(env.root)} (takes a minute or two)")
+    try:
+        _run([python, "-m", "venv", str(env.path)], f"create the {env.name} virtualenv")
+        _run(
+            [
+                str(env.python), "-m", "pip", "install",
+                "--disable-pip-version-check", "--no-input", "--quiet",
+                "-r", str(env.requirements),
+            ],
+            f"install {env.requirements.name} into {env.path.name}",
+        )
+        _run([str(env.python), "-m", "pip", "check"], f"check the dependencies of {env.path.name}")
+    except BaseException:
+        shutil.rmtree(env.path, ignore_errors=True)
+        raise
+    marker_tmp = env.marker.with_suffix(".tmp")
+    marker_tmp.write_text(json.dumps(key, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(marker_tmp, env.marker)
+    log(f"{env.path.name}: ready")
+
+
+def _run(cmd: list[str], what: str) -> None:
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=PIP_TIMEOUT_SECONDS)
+    except FileNotFoundError:
+        raise ShipyardError(
+            f"cannot {what}: {cmd[0]} not found",
+            hint=f"install Python 3.11 or point {PYTHON_ENV_VAR} at a Python 3.11 interpreter",
+            check="SY901",
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise ShipyardError(f"cannot {what}: timed out after {PIP_TIMEOUT_SECONDS}s", hint="check access to the package index", check="SY901") from None
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
+        raise ShipyardError(
+            f"cannot {what} (exit {proc.returncode}):\n{tail}",
+            hint="check access to the package index (pip config list) and the pins in tools/envs/",
+            check="SY901",
+        )
+
+
+def _python_version(python: str) -> str:
+    try:
+        proc = subprocess.run(
+            [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True, text=True, timeout=60,
+        )
+    except (FileNotFoundError, PermissionError):
+        raise ShipyardError(f"Python interpreter not found: {python}", hint=f"set {PYTHON_ENV_VAR} to a Python 3.11 interpreter", check="SY901") from None
+    if proc.returncode != 0:
+        raise ShipyardError(f"Python interpreter does not run: {python}", hint=f"set {PYTHON_ENV_VAR} to a Python 3.11 interpreter", check="SY901")
+    return proc.stdout.strip()
+
+
+class _creation_lock:
+    """An exclusive lock per environment folder, held while it is built.
+
+    It lives in the temporary folder (keyed by the environment's path), not
+    in the repository, so it never shows up in git status."""
+
+    def __init__(self, env: SideEnv) -> None:
+        key = hashlib.sha256(str(env.path).encode()).hexdigest()[:16]
+        self._path = Path(tempfile.gettempdir()) / f"shipyard-env-{key}.lock"
+        self._fd: int | None = None
+
+    def __enter__(self) -> "_creation_lock":
+        self._fd = os.open(self._path, os.O_CREAT | os.O_RDWR, 0o644)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Create the named side environments (all of them by default) and say how long it took."""
+    from shipyard.repo import Repository
+
+    names = (argv if argv is not None else sys.argv[1:]) or list(KNOWN)
+    try:
+        root = Repository.find().root
+        for name in names:
+            result = ensure(name, root, log=lambda msg: print(msg, file=sys.stderr))
+            state = f"created in {result.seconds:.1f}s" if result.created else "already up to date"
+            print(f"{result.env.path}: {state}")
+    except ShipyardError as exc:
+        print(f"error [{exc.check}]: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
