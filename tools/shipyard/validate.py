@@ -7,10 +7,12 @@ where the repository says so, with a reason) -> one report.
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from shipyard.checks import load_all
 from shipyard.checks.context import CheckContext, RenderedTarget
@@ -125,13 +127,27 @@ def render_target(renderer: Renderer, spec: TargetSpec) -> RenderedTarget:
     )
 
 
-def render_all(renderer: Renderer, specs: list[TargetSpec], jobs: int) -> list[RenderedTarget]:
+Progress = Callable[[int, int, str], None]
+
+
+def render_all(renderer: Renderer, specs: list[TargetSpec], jobs: int, progress: Progress | None = None) -> list[RenderedTarget]:
     """Render independent targets in parallel; shared inputs (an overlay both
     engines deploy) are rendered once and reused."""
+    done = [0]
+    lock = threading.Lock()
+
+    def one(spec: TargetSpec) -> RenderedTarget:
+        target = render_target(renderer, spec)
+        if progress:
+            with lock:
+                done[0] += 1
+                progress(done[0], len(specs), spec.path)
+        return target
+
     if jobs <= 1 or len(specs) <= 1:
-        return [render_target(renderer, s) for s in specs]
+        return [one(s) for s in specs]
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(lambda s: render_target(renderer, s), specs))
+        return list(pool.map(one, specs))
 
 
 def make_renderer(repo: Repository, *, use_cache: bool = True) -> Renderer:
@@ -162,17 +178,25 @@ def validate(
     only: set[str] | None = None,
     renderer: Renderer | None = None,
     cwd: Path | None = None,
+    changed_since: str | None = None,
+    progress: Progress | None = None,
 ) -> Report:
+    """Render and check ``paths`` (default: every overlay and entry point;
+    with ``changed_since``, only the targets a change since that git ref reaches)."""
     started = time.perf_counter()
+    if paths:
+        specs = [target_for_path(repo, p, cwd) for p in paths]
+    else:
+        specs = all_targets(repo)
+    if changed_since:
+        from shipyard.changes import affected, changed_files
+
+        specs = affected(repo, specs, changed_files(repo, changed_since))
     renderer = renderer or make_renderer(repo, use_cache=use_cache)
     try:
-        if paths:
-            specs = [target_for_path(repo, p, cwd) for p in paths]
-        else:
-            specs = all_targets(repo)
-        targets = render_all(renderer, specs, jobs)
+        targets = render_all(renderer, specs, jobs, progress)
         context_crds: list = []
-        if paths:
+        if paths and targets:
             # A single file or folder is checked against the CRDs the whole
             # repository installs (rendered from cache when warm).
             context = render_all(renderer, [s for s in all_targets(repo) if s.kind == "entrypoint"], jobs)

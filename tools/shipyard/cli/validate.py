@@ -25,6 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="render everything again, ignoring the render cache")
     parser.add_argument("--jobs", type=int, default=2, help="targets rendered in parallel (default 2)")
     parser.add_argument("--check", action="append", metavar="ID", help="run only these check ids (repeatable)")
+    parser.add_argument("--changed-since", metavar="REF", help="only targets whose inputs changed since this git ref")
+
+
+def _progress(done: int, total: int, name: str) -> None:
+    print(f"\r\033[Krendered {done}/{total}: {name}", end="", file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,7 +40,11 @@ def run(args: argparse.Namespace) -> int:
         use_cache=not args.no_cache,
         jobs=max(1, args.jobs),
         only=set(args.check) if args.check else None,
+        changed_since=args.changed_since,
+        progress=_progress if sys.stderr.isatty() else None,
     )
+    if sys.stderr.isatty():
+        print("\r\033[K", end="", file=sys.stderr)
     sys.stdout.write(FORMATTERS[args.format](report.findings))
     if args.junit:
         Path(args.junit).write_text(format_junit(report.findings), encoding="utf-8")

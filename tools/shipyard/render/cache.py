@@ -35,10 +35,18 @@ class RenderCache:
         return digest.hexdigest()
 
     @staticmethod
-    def files_digest(files: set[Path]) -> str:
+    def files_digest(files: set[Path], root: Path | None = None) -> str:
+        """Digest of the files' contents and their paths relative to ``root``,
+        so two clones or worktrees of one commit share cache entries."""
         digest = hashlib.sha256()
         for file in sorted(files):
-            digest.update(str(file).encode())
+            name = str(file)
+            if root is not None:
+                try:
+                    name = file.relative_to(root).as_posix()
+                except ValueError:
+                    pass
+            digest.update(name.encode())
             try:
                 digest.update(file.read_bytes())
             except OSError:

@@ -78,3 +78,64 @@ def local_inputs(path: Path, *, _seen: set[Path] | None = None) -> tuple[set[Pat
         elif target.is_file():
             files.add(target)
     return files, remotes
+
+
+def _gitops_paths(file: Path, repo_url_ok) -> Iterable[tuple[str, str]]:
+    """("path", rel) for Flux Kustomization / Argo CD Application paths and
+    ("file", rel) for Argo CD $values files declared in ``file``."""
+    try:
+        docs = list(yaml.load_all(file.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader))
+    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+        return
+    for doc in docs:
+        if not isinstance(doc, dict):
+            continue
+        kind = doc.get("kind")
+        spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+        if kind == "Kustomization" and str(doc.get("apiVersion", "")).startswith("kustomize.toolkit.fluxcd.io"):
+            if isinstance(spec.get("path"), str):
+                yield "path", spec["path"]
+        elif kind == "Application" and str(doc.get("apiVersion", "")).startswith("argoproj.io"):
+            sources = spec.get("sources") if isinstance(spec.get("sources"), list) else [spec.get("source")]
+            for source in sources:
+                if not isinstance(source, dict):
+                    continue
+                if isinstance(source.get("path"), str) and repo_url_ok(str(source.get("repoURL", ""))):
+                    yield "path", source["path"]
+                for value_file in (source.get("helm") or {}).get("valueFiles") or []:
+                    if isinstance(value_file, str) and value_file.startswith("$"):
+                        yield "file", value_file.split("/", 1)[1] if "/" in value_file else ""
+
+
+def target_inputs(repo_root: Path, rel: str, repo_url_ok) -> set[str]:
+    """Repository files (relative paths) that rendering target ``rel`` reads,
+    found statically: kustomization references, then the paths named by the
+    GitOps objects among those files, transitively. No rendering needed, so
+    ``--changed-since`` can decide what to render before rendering anything."""
+    root = repo_root.resolve()
+    files: set[Path] = set()
+    pending = [(root / rel).resolve()]
+    visited: set[Path] = set()
+    while pending:
+        path = pending.pop()
+        if path in visited or not path.is_relative_to(root):
+            continue
+        visited.add(path)
+        if path.is_file():
+            new_files = {path}
+        elif kustomization_file(path):
+            new_files, _ = local_inputs(path)
+        elif path.is_dir():
+            new_files = {p for p in path.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml", ".json")}
+        else:
+            continue
+        for file in new_files - files:
+            if file.suffix in (".yaml", ".yml"):
+                for what, ref in _gitops_paths(file, repo_url_ok):
+                    target = (root / ref.lstrip("./") if ref.startswith("./") else root / ref).resolve()
+                    if what == "path":
+                        pending.append(target)
+                    elif target.is_file():
+                        files.add(target)
+        files |= new_files
+    return {f.relative_to(root).as_posix() for f in files if f.is_relative_to(root)}

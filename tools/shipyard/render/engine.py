@@ -96,7 +96,7 @@ class Renderer:
             if rel_path in self._memo:
                 return self._memo[rel_path]
             files, remotes = local_inputs(path)
-            key = RenderCache.key("kustomize", rel_path, RenderCache.files_digest(files), sorted(remotes), self.fingerprint)
+            key = RenderCache.key("kustomize", rel_path, RenderCache.files_digest(files, self.repo.root), sorted(remotes), self.fingerprint)
             records = self.cache.get(key)
             if records is None:
                 text, wrapper = kustomize.build(path, self.binaries, self.mirror, label=rel_path)

@@ -1,0 +1,32 @@
+"""Render two git refs and show what changes: a model summary and object diffs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from shipyard.diff import diff, format_markdown, format_text
+from shipyard.repo import Repository
+
+NAME = "diff"
+HELP = "rendered diff between two git refs, with a model-level summary"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--base", required=True, metavar="REF", help="the git ref to compare against (e.g. origin/main)")
+    parser.add_argument("--head", metavar="REF", help="the git ref to compare (default: the working tree)")
+    parser.add_argument("--format", choices=["text", "markdown"], default="text")
+    parser.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    parser.add_argument("--repo", metavar="DIR", help="repository root (default: found from the current folder)")
+
+
+def run(args: argparse.Namespace) -> int:
+    repo = Repository.find(Path(args.repo) if args.repo else None)
+    report = diff(repo, args.base, args.head)
+    text = format_markdown(report) if args.format == "markdown" else format_text(report)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0

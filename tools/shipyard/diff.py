@@ -1,0 +1,240 @@
+"""Rendered diff between two git refs, with a model-level summary.
+
+Both refs are rendered exactly as validate renders them (git worktrees, the
+shared content-hash cache, so unchanged inputs are not rendered twice), then
+compared object by object. The summary answers what a reviewer of a
+promotion asks first: which model, which version, how much traffic, how many
+replicas, in which environment and cluster.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import shutil
+import subprocess
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+from shipyard.checks.context import RenderedTarget
+from shipyard.errors import ShipyardError
+from shipyard.objects import K8sObject, ObjectRef
+from shipyard.render.cache import RenderCache
+from shipyard.render.engine import Renderer
+from shipyard.render.mirror import Mirror
+from shipyard.render.output import to_yaml
+from shipyard.repo import Repository
+from shipyard.validate import all_targets, render_all
+
+SELDON = ("machinelearning.seldon.io", "SeldonDeployment")
+
+
+@dataclass
+class ObjectChange:
+    target: str
+    ref: ObjectRef
+    change: str  # "added" | "removed" | "changed"
+    diff: str
+
+
+@dataclass
+class ModelRow:
+    model: str
+    environment: str
+    cluster: str
+    before: str
+    after: str
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+@dataclass
+class DiffReport:
+    base: str
+    head: str
+    changes: list[ObjectChange] = field(default_factory=list)
+    models: list[ModelRow] = field(default_factory=list)
+
+
+def _git(root: Path, *args: str) -> str:
+    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        raise ShipyardError(f"git {' '.join(args)}: {proc.stderr.strip() or 'failed'}",
+                            hint="check the ref exists (in CI fetch history: fetch-depth: 0)", check="SY904")
+    return proc.stdout
+
+
+@contextmanager
+def checkout(repo: Repository, ref: str | None) -> Iterator[Repository]:
+    """The repository at ``ref`` in a temporary git worktree (``None``: the
+    working tree as it is, uncommitted edits included)."""
+    if ref is None:
+        yield repo
+        return
+    top = Path(_git(repo.root, "rev-parse", "--show-toplevel").strip())
+    _git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    sub = repo.root.relative_to(top.resolve()) if repo.root != top.resolve() else Path(".")
+    tmp = Path(tempfile.mkdtemp(prefix="shipyard-diff-"))
+    tree = tmp / "tree"
+    try:
+        _git(top, "worktree", "add", "--detach", "--quiet", str(tree), ref)
+        yield Repository.load(tree / sub)
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=top, capture_output=True, timeout=60)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def render_repository(repo: Repository, cache_root: Path, jobs: int = 2) -> dict[str, RenderedTarget]:
+    mirror = Mirror.from_setting(repo.mirror, base=repo.root)
+    renderer = Renderer(repo, mirror=mirror, cache=RenderCache(cache_root))
+    try:
+        targets = render_all(renderer, all_targets(repo), jobs)
+    finally:
+        if mirror:
+            mirror.close()
+    return {t.name: t for t in targets}
+
+
+def _redacted(obj: K8sObject) -> K8sObject:
+    """Secrets never reach a PR comment: values become short digests."""
+    if obj.kind != "Secret":
+        return obj
+    body = dict(obj.body)
+    for key in ("data", "stringData"):
+        if isinstance(body.get(key), dict):
+            body[key] = {k: f"<redacted sha256:{hashlib.sha256(str(v).encode()).hexdigest()[:12]}>" for k, v in body[key].items()}
+    return K8sObject(body=body, source=obj.source, target=obj.target)
+
+
+def object_changes(base: dict[str, RenderedTarget], head: dict[str, RenderedTarget]) -> list[ObjectChange]:
+    changes: list[ObjectChange] = []
+    for name in sorted(set(base) | set(head)):
+        before = {o.ref: _redacted(o) for o in (base[name].objects if name in base else [])}
+        after = {o.ref: _redacted(o) for o in (head[name].objects if name in head else [])}
+        for ref in sorted(set(before) | set(after), key=str):
+            old, new = before.get(ref), after.get(ref)
+            if old is not None and new is not None and old.body == new.body:
+                continue
+            old_text = to_yaml([old]) if old else ""
+            new_text = to_yaml([new]) if new else ""
+            diff = "".join(difflib.unified_diff(old_text.splitlines(True), new_text.splitlines(True),
+                                                fromfile=f"a/{ref}", tofile=f"b/{ref}", n=3))
+            change = "added" if old is None else "removed" if new is None else "changed"
+            changes.append(ObjectChange(name, ref, change, diff))
+    return changes
+
+
+def _versions_by_uri(repo: Repository) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for model in repo.models():
+        try:
+            data = yaml.safe_load((repo.root / "models" / model / "model.yaml").read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            continue
+        spec = data.get("spec", data) if isinstance(data, dict) else {}
+        for version in spec.get("versions") or []:
+            if isinstance(version, dict) and version.get("modelUri"):
+                out[str(version["modelUri"])] = str(version.get("version"))
+    return out
+
+
+def _describe_model(obj: K8sObject, versions: dict[str, str]) -> str:
+    """`1.2.0 100% x2` or `1.1.0 80% x2 + 1.2.0 20% x1 (canary)`."""
+    parts = []
+    for predictor in (obj.body.get("spec") or {}).get("predictors") or []:
+        if not isinstance(predictor, dict):
+            continue
+        uri = str(((predictor.get("graph") or {}).get("modelUri")) or "")
+        version = versions.get(uri, uri or "?")
+        traffic = predictor.get("traffic")
+        shadow = " shadow" if predictor.get("shadow") else ""
+        replicas = predictor.get("replicas", 1)
+        label = f"{version} {traffic if traffic is not None else 100}% x{replicas}{shadow}"
+        if predictor.get("name") not in (None, "default", "main"):
+            label += f" ({predictor.get('name')})"
+        parts.append(label)
+    return " + ".join(parts) or "-"
+
+
+def model_rows(base_repo: Repository, head_repo: Repository, base: dict[str, RenderedTarget],
+               head: dict[str, RenderedTarget]) -> list[ModelRow]:
+    def collect(repo: Repository, targets: dict[str, RenderedTarget]) -> dict[tuple[str, str, str], str]:
+        versions = _versions_by_uri(repo)
+        out: dict[tuple[str, str, str], str] = {}
+        for target in targets.values():
+            if target.kind != "entrypoint" or target.cluster is None:
+                continue
+            for obj in target.objects:
+                if (obj.group, obj.kind) == SELDON:
+                    key = (f"{obj.namespace}/{obj.name}", target.cluster.environment, target.cluster.name)
+                    out.setdefault(key, _describe_model(obj, versions))
+        return out
+
+    before, after = collect(base_repo, base), collect(head_repo, head)
+    rows = [ModelRow(k[0], k[1], k[2], before.get(k, "-"), after.get(k, "-")) for k in sorted(set(before) | set(after))]
+    return rows
+
+
+def diff(repo: Repository, base_ref: str, head_ref: str | None = None, jobs: int = 2) -> DiffReport:
+    cache_root = repo.root / ".shipyard-cache"
+    with checkout(repo, base_ref) as base_repo:
+        base = render_repository(base_repo, cache_root, jobs)
+        with checkout(repo, head_ref) as head_repo:
+            head = render_repository(head_repo, cache_root, jobs)
+            rows = model_rows(base_repo, head_repo, base, head)
+    return DiffReport(base_ref, head_ref or "working tree", object_changes(base, head), rows)
+
+
+def format_text(report: DiffReport) -> str:
+    lines = [f"diff {report.base} -> {report.head}"]
+    changed_models = [r for r in report.models if r.changed]
+    if changed_models:
+        lines.append("models:")
+        for row in changed_models:
+            lines.append(f"  {row.model} in {row.environment} ({row.cluster}): {row.before} -> {row.after}")
+    lines.append(f"{len(report.changes)} object change(s)")
+    for change in report.changes:
+        lines.append(f"--- {change.change}: {change.ref} in {change.target}")
+        lines.append(change.diff.rstrip("\n"))
+    return "\n".join(lines) + "\n"
+
+
+def format_markdown(report: DiffReport, *, max_diff_lines: int = 400) -> str:
+    """A pull request comment: the model summary first, object diffs folded."""
+    out = [f"### Shipyard: rendered changes `{report.base}` → `{report.head}`", ""]
+    changed_models = [r for r in report.models if r.changed]
+    if changed_models:
+        out += ["| model | environment | cluster | before | after |", "|---|---|---|---|---|"]
+        out += [f"| {r.model} | {r.environment} | {r.cluster} | {r.before} | {r.after} |" for r in changed_models]
+    else:
+        out.append("No model version, traffic or replica changes.")
+    out.append("")
+    by_target: dict[str, list[ObjectChange]] = {}
+    for change in report.changes:
+        by_target.setdefault(change.target, []).append(change)
+    if not by_target:
+        out.append("No rendered object changes.")
+    budget = max_diff_lines
+    for target, changes in by_target.items():
+        counts = {k: sum(1 for c in changes if c.change == k) for k in ("added", "changed", "removed")}
+        summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+        out.append(f"<details><summary><code>{target}</code>: {summary}</summary>")
+        out.append("")
+        out.append("```diff")
+        for change in changes:
+            lines = change.diff.splitlines()
+            if budget <= 0:
+                out.append(f"# {change.change}: {change.ref} (diff truncated)")
+                continue
+            out += lines[:budget]
+            budget -= len(lines)
+        out.append("```")
+        out.append("</details>")
+    return "\n".join(out) + "\n"
