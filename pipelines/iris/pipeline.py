@@ -235,8 +235,8 @@ def iris_pipeline(
     repo_root: str = ".",
     shipyard_bin: str = "",
     model_name: str = "iris",
-    test_fraction: float = 0.3,
-    regularization: float = 1.0,
+    test_fraction: float = 0.2,
+    regularization: float = 3.0,
     seed: int = 42,
 ) -> str:
     """Train an iris classifier and register it as ``version`` of ``model_name``."""

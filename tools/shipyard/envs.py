@@ -76,6 +76,24 @@ class EnsureResult:
     seconds: float
 
 
+def toolkit_root(fallback: Path | None = None) -> Path:
+    """The checkout whose tools/envs/ built the running toolkit.
+
+    Side environments belong to the toolkit, not to whichever repository a
+    command reads: a test working on a temporary copy of the repository, or
+    a second clone, reuses the environments of the checkout the toolkit is
+    installed from (editable install: <root>/tools/shipyard). When the
+    toolkit is not installed from a checkout, ``fallback`` (the repository
+    being worked on) is used."""
+    here = Path(__file__).resolve().parent  # <root>/tools/shipyard
+    candidate = here.parent.parent
+    if (candidate / "tools" / "envs").is_dir():
+        return candidate
+    if fallback is not None:
+        return fallback.resolve()
+    raise ShipyardError("cannot find tools/envs/ next to the installed toolkit", hint="run shipyard from a checkout (pip install -e tools)")
+
+
 def side_env(name: str, root: Path) -> SideEnv:
     """The side environment ``name`` of the checkout at ``root``; unknown names are an error."""
     if name not in KNOWN:
@@ -221,11 +239,9 @@ class _creation_lock:
 
 def main(argv: list[str] | None = None) -> int:
     """Create the named side environments (all of them by default) and say how long it took."""
-    from shipyard.repo import Repository
-
     names = (argv if argv is not None else sys.argv[1:]) or list(KNOWN)
     try:
-        root = Repository.find().root
+        root = toolkit_root()
         for name in names:
             result = ensure(name, root, log=lambda msg: print(msg, file=sys.stderr))
             state = f"created in {result.seconds:.1f}s" if result.created else "already up to date"
