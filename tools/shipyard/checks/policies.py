@@ -1,0 +1,344 @@
+"""What the SY3xx policies look at: pods, wherever a manifest hides them.
+
+A container can sit in a Pod, a Deployment's template, a CronJob's job
+template, a SeldonDeployment's componentSpecs or a training job's replica
+specs. The policy checks (``policy_*.py``) ask one question of every pod —
+its containers, how many replicas run, where it is scheduled — so the
+walking lives here, once, and each finding points at the exact field.
+
+This module registers no check; it is imported by the modules that do.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Iterator
+
+from shipyard.objects import JsonPath, K8sObject
+
+SELDON_GROUP = "machinelearning.seldon.io"
+GPU_RESOURCE = "nvidia.com/gpu"
+
+# Controllers whose pod template sits at spec.template.
+TEMPLATE_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job"})
+
+# Seldon implementations that are not prepackaged model servers (seldon-core
+# 1.17 IsPrepack): graph nodes with these run the user's own container.
+SELDON_BUILTIN_IMPLEMENTATIONS = frozenset(
+    {"SIMPLE_MODEL", "SIMPLE_ROUTER", "RANDOM_ABTEST", "AVERAGE_COMBINER", "UNKNOWN_IMPLEMENTATION"}
+)
+
+
+def source_kind(obj: K8sObject) -> str:
+    """'chart' for objects a Helm chart template produced, 'remote' for
+    objects from a remote kustomize base, 'repo' for this repository's files."""
+    path = obj.source.path
+    if path.startswith("chart:"):
+        return "chart"
+    if "://" in path or path.startswith("git@"):
+        return "remote"
+    return "repo"
+
+
+def is_seldon_deployment(obj: K8sObject) -> bool:
+    return obj.kind == "SeldonDeployment" and obj.group == SELDON_GROUP
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def dig(value: Any, *keys: str | int) -> Any:
+    """``value[k1][k2]...`` or None when any step is missing or of the wrong type."""
+    for key in keys:
+        if isinstance(key, int):
+            if not isinstance(value, list) or not -len(value) <= key < len(value):
+                return None
+            value = value[key]
+        else:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(key)
+    return value
+
+
+def is_prepackaged(implementation: Any) -> bool:
+    """seldon-core 1.17's IsPrepack: any implementation that is set and is
+    not one of the engine's built-in units is a prepackaged model server."""
+    return isinstance(implementation, str) and bool(implementation) and implementation not in SELDON_BUILTIN_IMPLEMENTATIONS
+
+
+@dataclass
+class Replicas:
+    """How many copies of a pod run: ``low`` at rest (what a disruption
+    leaves you with), ``high`` at most (what capacity must hold), and the
+    field that decided it (for the finding's line)."""
+
+    low: int
+    high: int
+    path: JsonPath
+
+
+@dataclass
+class PodSpecRef:
+    """One pod template inside an object.
+
+    ``path`` leads to the PodSpec itself; ``label`` says which pod it is in
+    words (``predictor 'canary' componentSpecs[0]``); ``labels`` are the pod
+    labels known from the manifest; ``seldon`` carries the predictor and
+    componentSpec for SeldonDeployments."""
+
+    obj: K8sObject
+    path: JsonPath
+    spec: dict[str, Any]
+    label: str
+    replicas: Replicas
+    labels: dict[str, str] = field(default_factory=dict)
+    predictor: dict[str, Any] | None = None
+    predictor_path: JsonPath = ()
+    component_path: JsonPath = ()
+
+    def containers(self, *, init: bool = True) -> Iterator[tuple[JsonPath, dict[str, Any]]]:
+        """(path, container) for every container (and init container)."""
+        keys = ("initContainers", "containers") if init else ("containers",)
+        for key in keys:
+            for i, container in enumerate(as_list(self.spec.get(key))):
+                if isinstance(container, dict):
+                    yield (*self.path, key, i), container
+
+    def where(self) -> str:
+        return f" ({self.label})" if self.label else ""
+
+
+def _int(value: Any, default: int) -> int:
+    if isinstance(value, bool):
+        return default
+    if isinstance(value, int):
+        return value
+    return default
+
+
+def _labels(value: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in as_dict(value).items()}
+
+
+def seldon_replicas(obj: K8sObject, p_index: int, c_index: int | None) -> Replicas:
+    """Replicas of one componentSpec as seldon-core 1.x computes them:
+    componentSpec.replicas, else predictor.replicas, else spec.replicas,
+    else 1; an hpaSpec or kedaSpec on the componentSpec scales between its
+    bounds instead."""
+    spec = as_dict(obj.body.get("spec"))
+    predictor = as_dict(dig(spec, "predictors", p_index))
+    p_path: JsonPath = ("spec", "predictors", p_index)
+    component = as_dict(dig(predictor, "componentSpecs", c_index)) if c_index is not None else {}
+    c_path: JsonPath = (*p_path, "componentSpecs", c_index) if c_index is not None else p_path
+    hpa = component.get("hpaSpec")
+    if isinstance(hpa, dict):
+        low = _int(hpa.get("minReplicas"), 1)
+        high = _int(hpa.get("maxReplicas"), low)
+        return Replicas(low, max(low, high), (*c_path, "hpaSpec"))
+    keda = component.get("kedaSpec")
+    if isinstance(keda, dict):
+        low = _int(keda.get("minReplicaCount"), 0)
+        high = _int(keda.get("maxReplicaCount"), 100)
+        return Replicas(low, max(low, high), (*c_path, "kedaSpec"))
+    for holder, path in ((component, (*c_path, "replicas")), (predictor, (*p_path, "replicas")), (spec, ("spec", "replicas"))):
+        value = holder.get("replicas")
+        if isinstance(value, int) and not isinstance(value, bool):
+            return Replicas(value, value, path)
+    return Replicas(1, 1, p_path)
+
+
+def _hpa_bounds(objects: list[K8sObject]) -> dict[tuple[str, str, str], tuple[int, int, K8sObject]]:
+    """HorizontalPodAutoscalers by (namespace, kind, name) of their target."""
+    bounds: dict[tuple[str, str, str], tuple[int, int, K8sObject]] = {}
+    for obj in objects:
+        if obj.kind != "HorizontalPodAutoscaler":
+            continue
+        spec = as_dict(obj.body.get("spec"))
+        ref = as_dict(spec.get("scaleTargetRef"))
+        low = _int(spec.get("minReplicas"), 1)
+        high = _int(spec.get("maxReplicas"), low)
+        bounds[(obj.namespace, str(ref.get("kind", "")), str(ref.get("name", "")))] = (low, max(low, high), obj)
+    return bounds
+
+
+def pod_specs(obj: K8sObject, hpas: dict[tuple[str, str, str], tuple[int, int, K8sObject]] | None = None) -> Iterator[PodSpecRef]:
+    """Every pod template in ``obj``, with its replicas and labels."""
+    body = obj.body
+    kind = obj.kind
+    spec = as_dict(body.get("spec"))
+    if kind == "Pod" and obj.api_version == "v1":
+        yield PodSpecRef(obj, ("spec",), spec, "", Replicas(1, 1, ()), _labels(dig(body, "metadata", "labels")))
+        return
+    if kind in TEMPLATE_KINDS and "template" in spec:
+        pod = as_dict(dig(spec, "template", "spec"))
+        if kind == "Job":
+            replicas = Replicas(_int(spec.get("parallelism"), 1), _int(spec.get("parallelism"), 1), ("spec", "parallelism"))
+        elif kind == "DaemonSet":
+            replicas = Replicas(1, 1, ())
+        else:
+            count = _int(spec.get("replicas"), 1)
+            replicas = Replicas(count, count, ("spec", "replicas"))
+            scaled = (hpas or {}).get((obj.namespace, kind, obj.name))
+            if scaled is not None:
+                replicas = Replicas(scaled[0], scaled[1], ("spec", "replicas"))
+        yield PodSpecRef(obj, ("spec", "template", "spec"), pod, "", replicas, _labels(dig(spec, "template", "metadata", "labels")))
+        return
+    if kind == "CronJob":
+        job = as_dict(dig(spec, "jobTemplate", "spec"))
+        count = _int(job.get("parallelism"), 1)
+        yield PodSpecRef(
+            obj, ("spec", "jobTemplate", "spec", "template", "spec"), as_dict(dig(job, "template", "spec")), "",
+            Replicas(count, count, ("spec", "jobTemplate", "spec", "parallelism")),
+            _labels(dig(job, "template", "metadata", "labels")),
+        )
+        return
+    if is_seldon_deployment(obj):
+        yield from _seldon_pod_specs(obj)
+        return
+    if obj.group == "kubeflow.org":
+        # Training Operator jobs: spec.<framework>ReplicaSpecs.<role>.template
+        for key, roles in spec.items():
+            if not (isinstance(key, str) and key.endswith("ReplicaSpecs") and isinstance(roles, dict)):
+                continue
+            for role, role_spec in roles.items():
+                if not isinstance(role_spec, dict):
+                    continue
+                count = _int(role_spec.get("replicas"), 1)
+                yield PodSpecRef(
+                    obj, ("spec", key, role, "template", "spec"), as_dict(dig(role_spec, "template", "spec")),
+                    f"{role} replicas", Replicas(count, count, ("spec", key, role, "replicas")),
+                    _labels(dig(role_spec, "template", "metadata", "labels")),
+                )
+
+
+def _seldon_pod_specs(obj: K8sObject) -> Iterator[PodSpecRef]:
+    for p_index, predictor in enumerate(as_list(dig(obj.body, "spec", "predictors"))):
+        if not isinstance(predictor, dict):
+            continue
+        p_name = str(predictor.get("name", p_index))
+        p_path: JsonPath = ("spec", "predictors", p_index)
+        base_labels = {"version": p_name, **_labels(predictor.get("labels"))}
+        for c_index, component in enumerate(as_list(predictor.get("componentSpecs"))):
+            if not isinstance(component, dict):
+                continue
+            c_path: JsonPath = (*p_path, "componentSpecs", c_index)
+            yield PodSpecRef(
+                obj, (*c_path, "spec"), as_dict(component.get("spec")),
+                f"predictor {p_name!r} componentSpecs[{c_index}]",
+                seldon_replicas(obj, p_index, c_index),
+                {**base_labels, **_labels(dig(component, "metadata", "labels"))},
+                predictor=predictor, predictor_path=p_path, component_path=c_path,
+            )
+
+
+def graph_nodes(graph: Any, path: JsonPath) -> Iterator[tuple[JsonPath, dict[str, Any]]]:
+    """Every node of a Seldon inference graph, depth first, with its path."""
+    if not isinstance(graph, dict):
+        return
+    yield path, graph
+    for i, child in enumerate(as_list(graph.get("children"))):
+        yield from graph_nodes(child, (*path, "children", i))
+
+
+def predictor_containers(predictor: dict[str, Any]) -> dict[str, tuple[int, int, dict[str, Any]]]:
+    """Containers declared in a predictor's componentSpecs, by name:
+    (componentSpec index, container index, container)."""
+    found: dict[str, tuple[int, int, dict[str, Any]]] = {}
+    for c_index, component in enumerate(as_list(predictor.get("componentSpecs"))):
+        for k, container in enumerate(as_list(dig(component, "spec", "containers"))):
+            if isinstance(container, dict) and isinstance(container.get("name"), str):
+                found.setdefault(container["name"], (c_index, k, container))
+    return found
+
+
+def prepackaged_without_container(obj: K8sObject) -> Iterator[tuple[JsonPath, dict[str, Any], str]]:
+    """Prepackaged graph nodes with no componentSpecs container of their
+    name: the operator will generate that container from its own defaults.
+    Yields (node path, node, predictor name)."""
+    for p_index, predictor in enumerate(as_list(dig(obj.body, "spec", "predictors"))):
+        if not isinstance(predictor, dict):
+            continue
+        declared = predictor_containers(predictor)
+        for path, node in graph_nodes(predictor.get("graph"), ("spec", "predictors", p_index, "graph")):
+            if is_prepackaged(node.get("implementation")) and node.get("name") not in declared:
+                yield path, node, str(predictor.get("name", p_index))
+
+
+def serving_containers(obj: K8sObject) -> Iterator[tuple[JsonPath, dict[str, Any], dict[str, Any], str]]:
+    """Containers of a SeldonDeployment that serve a graph node:
+    (container path, container, node, predictor name)."""
+    for p_index, predictor in enumerate(as_list(dig(obj.body, "spec", "predictors"))):
+        if not isinstance(predictor, dict):
+            continue
+        declared = predictor_containers(predictor)
+        for _path, node in graph_nodes(predictor.get("graph"), ("spec", "predictors", p_index, "graph")):
+            name = node.get("name")
+            if isinstance(name, str) and name in declared:
+                c_index, k, container = declared[name]
+                path: JsonPath = ("spec", "predictors", p_index, "componentSpecs", c_index, "spec", "containers", k)
+                yield path, container, node, str(predictor.get("name", p_index))
+
+
+def all_pod_specs(objects: list[K8sObject]) -> Iterator[PodSpecRef]:
+    """Pod templates of every object, HorizontalPodAutoscalers applied."""
+    hpas = _hpa_bounds(objects)
+    for obj in objects:
+        yield from pod_specs(obj, hpas)
+
+
+# --- quantities -----------------------------------------------------------
+
+_QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
+_SUFFIX = {
+    None: Fraction(1), "n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000),
+    "k": Fraction(10**3), "M": Fraction(10**6), "G": Fraction(10**9), "T": Fraction(10**12),
+    "P": Fraction(10**15), "E": Fraction(10**18), "Ki": Fraction(2**10), "Mi": Fraction(2**20),
+    "Gi": Fraction(2**30), "Ti": Fraction(2**40), "Pi": Fraction(2**50), "Ei": Fraction(2**60),
+}
+
+
+def parse_quantity(value: Any) -> Fraction | None:
+    """A Kubernetes resource quantity ('100m', '1.5Gi', 2) as an exact
+    number; None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, float):
+        return Fraction(value).limit_denominator(10**9)
+    if not isinstance(value, str):
+        return None
+    match = _QUANTITY.match(value.strip())
+    if not match:
+        return None
+    number, suffix = match.groups()
+    if "e" in number.lower() and suffix is not None:
+        return None
+    return Fraction(number) * _SUFFIX[suffix]
+
+
+def gpu_count(container: dict[str, Any]) -> int:
+    """GPUs a container asks for. Extended resources are requested through
+    limits (a request, if written, must equal the limit)."""
+    resources = as_dict(container.get("resources"))
+    for section in ("limits", "requests"):
+        value = parse_quantity(as_dict(resources.get(section)).get(GPU_RESOURCE))
+        if value is not None:
+            return max(0, int(value))
+    return 0
+
+
+def pod_gpus(pod: PodSpecRef) -> int:
+    """GPUs one pod holds: the sum over its containers, or the largest init
+    container if that is more (init containers run one at a time)."""
+    main = sum(gpu_count(c) for _p, c in pod.containers(init=False))
+    init = max((gpu_count(c) for c in as_list(pod.spec.get("initContainers")) if isinstance(c, dict)), default=0)
+    return max(main, init)

@@ -1,0 +1,221 @@
+"""SY303, SY304: GPUs are requested only where GPU nodes are, and only as
+many as the cluster has.
+
+A pod asking for ``nvidia.com/gpu`` without the GPU nodes' tolerations and
+node selector stays Pending (or, worse, lands on a node whose device plugin
+is missing); a cluster whose models ask for more GPUs than it owns leaves
+the last rollout Pending. Both facts are written in
+``clusters/<c>/cluster.yaml``::
+
+    spec:
+      gpu:
+        capacity: 8                          # nvidia.com/gpu across all GPU nodes
+        nodeSelector: {nvidia.com/gpu.present: "true"}
+        tolerations:
+        - {key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+import yaml
+
+from shipyard.checks import check
+from shipyard.checks.context import CheckContext, RenderedTarget
+from shipyard.checks.policies import PodSpecRef, all_pod_specs, as_dict, as_list, dig, pod_gpus
+from shipyard.findings import Finding
+
+if TYPE_CHECKING:
+    from shipyard.repo import Cluster
+
+
+def gpu_config(cluster: "Cluster") -> dict[str, Any]:
+    raw = as_dict(cluster.raw)
+    spec = as_dict(raw.get("spec", raw))
+    return as_dict(spec.get("gpu"))
+
+
+def target_clusters(target: RenderedTarget, ctx: CheckContext) -> list["Cluster"]:
+    """The clusters a target runs in: its own, or every cluster of its
+    environment when it is an environment overlay."""
+    if target.cluster is not None:
+        return [target.cluster]
+    if target.environment and ctx.repo is not None:
+        key = "clusters-by-env"
+        cache = ctx.cache.setdefault(key, {})
+        assert isinstance(cache, dict)
+        if target.environment not in cache:
+            cache[target.environment] = [c for c in ctx.repo.clusters() if c.environment == target.environment]
+        return list(cache[target.environment])
+    return []
+
+
+def tolerates(pod_toleration: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    """Whether ``pod_toleration`` tolerates every taint that ``wanted``
+    (a toleration the cluster says GPU pods need) tolerates."""
+    p_key, w_key = pod_toleration.get("key") or "", wanted.get("key") or ""
+    p_op = pod_toleration.get("operator") or "Equal"
+    w_op = wanted.get("operator") or "Equal"
+    if p_key:
+        if p_key != w_key:
+            return False
+    elif p_op != "Exists":
+        return False
+    p_effect = pod_toleration.get("effect") or ""
+    if p_effect and p_effect != (wanted.get("effect") or ""):
+        return False
+    if p_op == "Exists":
+        return True
+    return w_op != "Exists" and str(pod_toleration.get("value") or "") == str(wanted.get("value") or "")
+
+
+def selects(pod_spec: dict[str, Any], key: str, value: str) -> bool:
+    """Whether the pod can only land on nodes labelled key=value: by
+    nodeSelector, or by a required node affinity every term of which
+    pins the label to that one value."""
+    if str(as_dict(pod_spec.get("nodeSelector")).get(key, "\0")) == value:
+        return True
+    terms = as_list(dig(pod_spec, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"))
+    if not terms:
+        return False
+    for term in terms:
+        pinned = any(
+            isinstance(e, dict) and e.get("key") == key and e.get("operator") == "In"
+            and [str(v) for v in as_list(e.get("values"))] == [value]
+            for e in as_list(as_dict(term).get("matchExpressions"))
+        )
+        if not pinned:
+            return False
+    return True
+
+
+def scheduling_problems(pod: PodSpecRef, config: dict[str, Any]) -> list[str]:
+    problems = []
+    for key, value in as_dict(config.get("nodeSelector")).items():
+        if not selects(pod.spec, str(key), str(value)):
+            problems.append(f"nodeSelector {key}={value}")
+    pod_tolerations = [t for t in as_list(pod.spec.get("tolerations")) if isinstance(t, dict)]
+    for wanted in as_list(config.get("tolerations")):
+        if isinstance(wanted, dict) and not any(tolerates(t, wanted) for t in pod_tolerations):
+            desc = wanted.get("key") or "*"
+            if wanted.get("effect"):
+                desc += f":{wanted['effect']}"
+            problems.append(f"toleration {desc}")
+    return problems
+
+
+@check(
+    "SY303",
+    "GPU pod not scheduled onto GPU nodes",
+    "A pod that requests nvidia.com/gpu without the GPU nodes' node selector and tolerations stays Pending, "
+    "or lands on a node without the device plugin; the cluster's GPU nodes are described once, in its "
+    "cluster.yaml.",
+    "Add the nodeSelector and tolerations listed under spec.gpu in clusters/<cluster>/cluster.yaml to the pod.",
+)
+def gpu_scheduling(ctx: CheckContext) -> Iterable[Finding]:
+    for target in ctx.targets:
+        clusters = target_clusters(target, ctx)
+        if not clusters:
+            continue
+        for pod in all_pod_specs(target.objects):
+            gpus = pod_gpus(pod)
+            if not gpus:
+                continue
+            for cluster in clusters:
+                config = gpu_config(cluster)
+                if not config:
+                    yield Finding.on(
+                        pod.obj, "SY303",
+                        f"pod{pod.where()} requests {gpus} GPU(s) but cluster {cluster.name!r} declares no GPU nodes",
+                        path=pod.path,
+                        hint=f"describe the GPU nodes under spec.gpu in clusters/{cluster.name}/cluster.yaml, "
+                             "or remove the GPU request",
+                    )
+                    continue
+                missing = scheduling_problems(pod, config)
+                if missing:
+                    yield Finding.on(
+                        pod.obj, "SY303",
+                        f"pod{pod.where()} requests {gpus} GPU(s) but lacks {', '.join(missing)} "
+                        f"that cluster {cluster.name!r} requires for its GPU nodes",
+                        path=pod.path,
+                        hint=f"copy spec.gpu.nodeSelector and spec.gpu.tolerations from clusters/{cluster.name}/cluster.yaml",
+                    )
+
+
+@check(
+    "SY304",
+    "GPU requests exceed the cluster's capacity",
+    "Every GPU requested, times the replicas that run (an autoscaler's maximum), must fit in the GPUs the "
+    "cluster owns; otherwise the last rollout or scale-up stays Pending with no error in git.",
+    "Lower GPU requests or replicas, or raise spec.gpu.capacity in clusters/<cluster>/cluster.yaml when "
+    "nodes were added.",
+)
+def gpu_capacity(ctx: CheckContext) -> Iterable[Finding]:
+    usage: dict[str, dict[tuple[str, str, str, tuple], tuple[int, str]]] = {}
+    clusters: dict[str, "Cluster"] = {}
+    for target in ctx.targets:
+        for cluster in target_clusters(target, ctx):
+            clusters[cluster.name] = cluster
+            per = usage.setdefault(cluster.name, {})
+            for pod in all_pod_specs(target.objects):
+                gpus = pod_gpus(pod)
+                if not gpus:
+                    continue
+                total = gpus * pod.replicas.high
+                key = (pod.obj.kind, pod.obj.namespace, pod.obj.name, pod.path)
+                ns = f"{pod.obj.namespace}/" if pod.obj.namespace else ""
+                what = f"{pod.obj.kind} {ns}{pod.obj.name}{pod.where()}: {gpus} x {pod.replicas.high}"
+                if key not in per or per[key][0] < total:
+                    per[key] = (total, what)
+    for name, per in sorted(usage.items()):
+        if not per:
+            continue
+        cluster = clusters[name]
+        if not gpu_config(cluster):
+            continue  # SY303 already says this cluster has no GPU nodes
+        capacity = cluster.gpu_capacity
+        total = sum(v for v, _ in per.values())
+        if total <= capacity:
+            continue
+        consumers = sorted(per.values(), key=lambda item: (-item[0], item[1]))
+        listed = "; ".join(what for _, what in consumers[:5]) + ("; ..." if len(consumers) > 5 else "")
+        file, line = _cluster_file(ctx, cluster)
+        yield Finding(
+            check="SY304",
+            message=f"cluster {name!r} has {capacity} GPU(s) but its workloads request {total} "
+                    f"(GPUs x replicas): {listed}",
+            file=file,
+            line=line,
+            hint="lower GPU requests or replicas, or raise spec.gpu.capacity when GPU nodes were added",
+            target=name,
+        )
+
+
+def _cluster_file(ctx: CheckContext, cluster: "Cluster") -> tuple[str, int]:
+    """cluster.yaml's repository path and the line of spec.gpu.capacity."""
+    path = Path(cluster.path) / "cluster.yaml"
+    rel = ctx.repo.rel(path) if ctx.repo is not None else path.as_posix()
+    return rel, yaml_line(path, ("spec", "gpu", "capacity")) or yaml_line(path, ("spec", "gpu")) or 1
+
+
+def yaml_line(path: Path, keys: tuple[str, ...]) -> int:
+    """1-based line of the mapping key at ``keys`` in a YAML file, 0 when
+    absent or unreadable."""
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return 0
+    line = 0
+    for key in keys:
+        if not isinstance(node, yaml.MappingNode):
+            return 0
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == key:
+                line, node = k.start_mark.line + 1, v
+                break
+        else:
+            return 0
+    return line

@@ -1,0 +1,194 @@
+"""SY306-SY308: serving pods that survive rollouts and node drains.
+
+A model server is ready when its model is loaded, not when its port opens.
+Seldon's operator gives graph containers without probes a TCP check on the
+port, which passes while the model is still downloading: a rollout shifts
+traffic to pods that answer errors. Production models also need to survive
+a node drain: at least two replicas and a PodDisruptionBudget, or an
+upgrade of the node pool takes the model down.
+
+"Served" predictors are the ones that take traffic: every predictor that is
+not a shadow and has traffic above 0, or the only non-shadow predictor.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from shipyard.checks import check
+from shipyard.checks.context import CheckContext, RenderedTarget
+from shipyard.checks.policies import (
+    PodSpecRef,
+    as_dict,
+    as_list,
+    dig,
+    is_seldon_deployment,
+    pod_specs,
+    prepackaged_without_container,
+    seldon_replicas,
+    serving_containers,
+)
+from shipyard.findings import Finding
+from shipyard.objects import K8sObject
+
+PRODUCTION = "production"
+
+
+def environment(target: RenderedTarget) -> str | None:
+    if target.environment:
+        return target.environment
+    return target.cluster.environment if target.cluster is not None else None
+
+
+def served_predictors(obj: K8sObject) -> list[int]:
+    """Indexes of the predictors that take live traffic."""
+    predictors = [as_dict(p) for p in as_list(as_dict(obj.body.get("spec")).get("predictors"))]
+    live = [i for i, p in enumerate(predictors) if not p.get("shadow")]
+    if len(live) == 1:
+        return live
+    return [i for i in live if isinstance(predictors[i].get("traffic"), int) and predictors[i]["traffic"] > 0]
+
+
+@check(
+    "SY306",
+    "Serving container without probes",
+    "Seldon gives a graph container without probes a TCP check on its port, which passes while the model is "
+    "still loading: a rollout sends traffic to pods that answer errors, and a hung server is never restarted.",
+    "Give every serving container a readinessProbe and a livenessProbe on the model server's health "
+    "endpoint (Seldon protocol: /health/ping; v2 protocol: /v2/health/ready and /v2/health/live).",
+)
+def serving_probes(ctx: CheckContext) -> Iterable[Finding]:
+    for _target, obj in ctx.objects():
+        if not is_seldon_deployment(obj):
+            continue
+        for path, container, _node, predictor in serving_containers(obj):
+            missing = [p for p in ("readinessProbe", "livenessProbe") if not isinstance(container.get(p), dict)]
+            if missing:
+                yield Finding.on(
+                    obj, "SY306",
+                    f"serving container {container.get('name')!r} in predictor {predictor!r} has no "
+                    f"{' and no '.join(missing)}",
+                    path=path,
+                    hint="add readinessProbe and livenessProbe with httpGet on the model server's health path "
+                         "(port: http)",
+                )
+        for path, node, predictor in prepackaged_without_container(obj):
+            yield Finding.on(
+                obj, "SY306",
+                f"prepackaged server {node.get('name')!r} in predictor {predictor!r} gets only the operator's "
+                f"TCP probes: it has no componentSpecs container to declare probes on",
+                path=path,
+                hint=f"declare a container named {node.get('name')!r} in componentSpecs with readiness and liveness probes",
+            )
+
+
+def _component_pods(obj: K8sObject, p_index: int) -> list[PodSpecRef]:
+    return [pod for pod in pod_specs(obj) if pod.predictor_path == ("spec", "predictors", p_index)]
+
+
+@check(
+    "SY307",
+    "Production model with fewer than 2 replicas",
+    "With one replica, every node drain, eviction or rollout of a production model is an outage.",
+    "Run at least 2 replicas (the predictor's replicas, or hpaSpec.minReplicas) in the production overlay.",
+)
+def production_replicas(ctx: CheckContext) -> Iterable[Finding]:
+    for target in ctx.targets:
+        if environment(target) != PRODUCTION:
+            continue
+        for obj in target.objects:
+            if not is_seldon_deployment(obj):
+                continue
+            predictors = as_list(as_dict(obj.body.get("spec")).get("predictors"))
+            for p_index in served_predictors(obj):
+                name = as_dict(predictors[p_index]).get("name", p_index)
+                pods = _component_pods(obj, p_index)
+                counts = [(pod.label, pod.replicas) for pod in pods] or [("", seldon_replicas(obj, p_index, None))]
+                for label, replicas in counts:
+                    if replicas.low < 2:
+                        where = f" {label}" if label and len(counts) > 1 else ""
+                        yield Finding.on(
+                            obj, "SY307",
+                            f"production predictor {name!r}{where} runs {replicas.low} replica(s)",
+                            path=replicas.path,
+                            hint="set replicas: 2 or more (or hpaSpec.minReplicas >= 2) in the production overlay",
+                        )
+
+
+def _effective_pdb(spec: dict[str, Any]) -> bool:
+    """A budget that protects anything: not minAvailable 0, not maxUnavailable 100%."""
+    if spec.get("minAvailable") in (0, "0", "0%"):
+        return False
+    if spec.get("maxUnavailable") == "100%":
+        return False
+    return "minAvailable" in spec or "maxUnavailable" in spec
+
+
+def selector_matches(selector: Any, labels: dict[str, str]) -> bool:
+    """A LabelSelector evaluated against known pod labels."""
+    selector = as_dict(selector)
+    for key, value in as_dict(selector.get("matchLabels")).items():
+        if labels.get(str(key)) != str(value):
+            return False
+    for expr in as_list(selector.get("matchExpressions")):
+        expr = as_dict(expr)
+        key, op = str(expr.get("key", "")), expr.get("operator")
+        values = [str(v) for v in as_list(expr.get("values"))]
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and labels.get(key) in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+@check(
+    "SY308",
+    "Production model without a PodDisruptionBudget",
+    "Without a PodDisruptionBudget a node-pool upgrade may drain every replica of a model at once.",
+    "Set componentSpecs[].pdbSpec (minAvailable: 1), or add a policy/v1 PodDisruptionBudget whose selector "
+    "matches a label declared in componentSpecs[].metadata.labels.",
+)
+def production_pdb(ctx: CheckContext) -> Iterable[Finding]:
+    budgets: list[K8sObject] = []
+    production = [t for t in ctx.targets if environment(t) == PRODUCTION]
+    for target in production:
+        budgets.extend(o for o in target.objects if o.kind == "PodDisruptionBudget")
+    for target in production:
+        for obj in target.objects:
+            if not is_seldon_deployment(obj):
+                continue
+            predictors = as_list(as_dict(obj.body.get("spec")).get("predictors"))
+            for p_index in served_predictors(obj):
+                name = as_dict(predictors[p_index]).get("name", p_index)
+                pods = _component_pods(obj, p_index)
+                if not pods:
+                    yield Finding.on(
+                        obj, "SY308",
+                        f"production predictor {name!r} has no componentSpecs to carry a pdbSpec",
+                        path=("spec", "predictors", p_index),
+                        hint="add componentSpecs with pdbSpec: {minAvailable: 1}",
+                    )
+                    continue
+                for pod in pods:
+                    component = as_dict(dig(obj.body, *pod.component_path))
+                    if _effective_pdb(as_dict(component.get("pdbSpec"))):
+                        continue
+                    if any(
+                        b.namespace == obj.namespace
+                        and _effective_pdb(as_dict(b.body.get("spec")))
+                        and selector_matches(as_dict(b.body.get("spec")).get("selector"), pod.labels)
+                        for b in budgets
+                    ):
+                        continue
+                    yield Finding.on(
+                        obj, "SY308",
+                        f"production predictor {name!r}{pod.where()} has no PodDisruptionBudget",
+                        path=pod.component_path,
+                        hint="set pdbSpec: {minAvailable: 1} on the componentSpec, or add a PodDisruptionBudget "
+                             "selecting a label declared in its metadata.labels",
+                    )
+
