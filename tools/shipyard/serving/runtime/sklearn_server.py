@@ -39,6 +39,20 @@ class ModelLoadError(Exception):
     """The artifact cannot be served; the message says which file and why."""
 
 
+class BadRequest(SeldonMicroserviceException):
+    """Seldon's error for bad input: REST answers 400 with {"status": {...}}.
+
+    seldon-core's exception does not hand its message to Exception, so over
+    gRPC (where the servicer reports str(exception)) the reason would be
+    empty; this subclass only adds that text."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status_code=400, reason="MICROSERVICE_BAD_DATA")
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
 def artifact_folder(model_uri: str) -> str:
     """The local folder a modelUri names (a path or file://path)."""
     if model_uri.startswith("file://"):
@@ -124,17 +138,11 @@ class SKLearnServer:
         try:
             rows = np.asarray(X, dtype=float)
         except (TypeError, ValueError):
-            raise SeldonMicroserviceException(
-                "features must be numbers: send a 2-D array of numeric rows", status_code=400, reason="MICROSERVICE_BAD_DATA"
-            ) from None
+            raise BadRequest("features must be numbers: send a 2-D array of numeric rows") from None
         expected = self.n_features
         if rows.ndim != 2 or (expected is not None and rows.shape[1] != expected):
             want = f"[n, {expected}]" if expected is not None else "[n, features]"
-            raise SeldonMicroserviceException(
-                f"expected an array of shape {want}, got shape {list(rows.shape)}",
-                status_code=400,
-                reason="MICROSERVICE_BAD_DATA",
-            )
+            raise BadRequest(f"expected an array of shape {want}, got shape {list(rows.shape)}")
         if not np.isfinite(rows).all():
-            raise SeldonMicroserviceException("features must be finite numbers (no NaN or infinity)", status_code=400, reason="MICROSERVICE_BAD_DATA")
+            raise BadRequest("features must be finite numbers (no NaN or infinity)")
         return rows
