@@ -1,0 +1,104 @@
+"""Move a model version to an environment, optionally as a canary, as a
+branch and a commit with a pull request title and body.
+
+Examples:
+  shipyard promote iris --to staging                  # the version dev runs
+  shipyard promote iris --to production --from staging
+  shipyard promote iris --to production --version 1.1.0 --canary 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from shipyard.promote import GitOptions, Outcome, Plan, apply, plan_promote, prepare, write_pr_files
+from shipyard.repo import Repository
+
+NAME = "promote"
+HELP = "pin a model version in an environment (or start a canary), as a pull request"
+
+
+def add_repo_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--repo", type=Path, default=None, help="repository root (default: found from the current folder)")
+
+
+def add_change_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options every command that changes the repository shares."""
+    add_repo_argument(parser)
+    git = parser.add_argument_group("git")
+    git.add_argument("--branch", help="name of the branch to create (default: derived from the change)")
+    git.add_argument("--no-branch", action="store_true", help="commit on the current branch")
+    git.add_argument("--no-commit", action="store_true", help="only edit the files; no branch, no commit")
+    out = parser.add_argument_group("pull request")
+    out.add_argument("--pr-title", type=Path, metavar="FILE", help="write the pull request title to FILE")
+    out.add_argument("--pr-body", type=Path, metavar="FILE", help="write the pull request body (markdown) to FILE")
+    out.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+
+
+def repository(args: argparse.Namespace) -> Repository:
+    return Repository.load(args.repo.resolve()) if args.repo else Repository.find()
+
+
+def git_options(args: argparse.Namespace) -> GitOptions:
+    return GitOptions(commit=not args.no_commit, new_branch=not args.no_branch, branch=args.branch)
+
+
+def run_change(args: argparse.Namespace, make_plan: "callable[[Repository], Plan]") -> int:
+    """Check the work tree, plan, apply, print: the shared body of every
+    command that changes the repository."""
+    repo = repository(args)
+    options = git_options(args)
+    prepare(repo, options)
+    plan = make_plan(repo)
+    outcome = apply(repo, plan, options)
+    write_pr_files(outcome, args.pr_title, args.pr_body)
+    print_outcome(outcome, args)
+    return 0
+
+
+def print_outcome(outcome: Outcome, args: argparse.Namespace) -> None:
+    for warning in outcome.plan.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.format == "json":
+        print(json.dumps(outcome.as_dict(), indent=2))
+        return
+    if not outcome.changed:
+        print(f"{outcome.note}: nothing written" + (f" (branch {outcome.branch})" if outcome.branch else ""))
+        return
+    print(outcome.title)
+    for path in outcome.changed:
+        print(f"  changed {path}")
+    if outcome.commit:
+        print(f"branch {outcome.branch}, commit {outcome.commit[:12]}")
+    else:
+        print("files edited; nothing committed")
+    if args.pr_body or args.pr_title:
+        written = [str(p) for p in (args.pr_title, args.pr_body) if p]
+        print(f"pull request text written to {', '.join(written)}")
+    else:
+        print()
+        print(f"# {outcome.title}")
+        print()
+        print(outcome.body, end="")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", help="the model (a folder under models/)")
+    parser.add_argument("--to", required=True, metavar="ENV", help="the environment to promote to")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--version", help="the registered version to promote")
+    which.add_argument("--from", dest="from_env", metavar="ENV", help="promote the version pinned in ENV")
+    parser.add_argument("--canary", type=int, metavar="PERCENT",
+                        help="run it beside the stable version with PERCENT%% of traffic (needs Istio)")
+    parser.add_argument("--force", action="store_true", help="skip the promotion order / Istio rule (needs --reason)")
+    parser.add_argument("--reason", help="why --force is needed; recorded in the commit and pull request")
+    add_change_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_change(args, lambda repo: plan_promote(
+        repo, args.model, args.to, version=args.version, from_env=args.from_env, canary=args.canary,
+        force=args.force, reason=args.reason))
