@@ -38,7 +38,7 @@ def test_sy401_missing_path_names_the_kustomization_and_line(repo: Path) -> None
     assert len(found) == 1
     assert found[0].file == "clusters/c1/flux/sync.yaml"
     assert found[0].object.name == "dev" and found[0].object.kind == "Kustomization"
-    assert found[0].line == 24  # the spec.path line
+    assert found[0].line == 20  # the spec.path line
 
 
 def test_sy402_missing_values_configmap(repo: Path) -> None:
