@@ -21,13 +21,17 @@ Exit codes: 0 ok, 1 stale (check), 2 bad input or a failed run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import importlib.util
+import io
 import json
 import os
+import re
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -157,18 +161,60 @@ def parse_params(module: ModuleType, pairs: list[str]) -> dict[str, Any]:
     return params
 
 
+class TaskFailed(Exception):
+    """A step failed; the message is the step's own last error line."""
+
+
+class _Tee(io.TextIOBase):
+    """Copy the steps' output to stderr (the log) and keep it to quote on failure."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def write(self, text: str) -> int:
+        sys.stderr.write(text)
+        self.lines.extend(text.splitlines())
+        return len(text)
+
+
 def run(name: str, params: dict[str, Any], pipeline_root: Path) -> dict[str, Any]:
-    """Run a pipeline with the local SubprocessRunner; return a summary."""
+    """Run a pipeline with the local SubprocessRunner; return a summary.
+
+    The steps' output goes to stderr, so stdout carries only the summary. The
+    local runner runs each step's image-less command with this interpreter;
+    its warnings that the image and resource limits are ignored are expected
+    and silenced."""
     from kfp import local
 
     module = load_pipeline_module(name)
     pipeline_root.mkdir(parents=True, exist_ok=True)
+    warnings.filterwarnings("ignore", message=".*have no effect in the current local runner.*")
+    warnings.filterwarnings("ignore", message=".*custom or non-Python base image.*")
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root), raise_on_error=True)
+    tee = _Tee()
     started = time.monotonic()
-    task = module.PIPELINE(**params)
+    try:
+        with contextlib.redirect_stdout(tee):
+            task = module.PIPELINE(**params)
+    except RuntimeError as exc:
+        raise TaskFailed(_step_error(tee.lines) or _strip_ansi(str(exc))) from None
     seconds = time.monotonic() - started
     output = task.output if len(task.outputs) == 1 else {k: _plain(v) for k, v in task.outputs.items()}
     return {"pipeline": name, "output": _plain(output), "seconds": round(seconds, 3), "pipeline_root": str(pipeline_root)}
+
+
+def _step_error(lines: list[str]) -> str | None:
+    """The last exception line a failed step printed (``SomeError: message``)."""
+    for line in reversed(lines):
+        text = line.strip()
+        head = text.split(":", 1)[0]
+        if ":" in text and head.endswith(("Error", "Exception")) and " " not in head:
+            return text
+    return None
+
+
+def _strip_ansi(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
 def _plain(value: Any) -> Any:
@@ -244,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except RuntimeError as exc:  # kfp.local raises RuntimeError when a task fails
+    except TaskFailed as exc:
         print(f"error: pipeline run failed: {exc}", file=sys.stderr)
         return 2
 

@@ -150,9 +150,14 @@ def register(
     model_store: str,
     repo_root: str,
     shipyard_bin: str,
+    git_commit: bool,
+    pipeline_run: str,
 ) -> str:
     """Publish model.joblib to the model store and record the version with `shipyard register`.
 
+    `shipyard register` edits models/<model>/model.yaml in the checkout at
+    repo_root and, with git_commit, commits the change on a new branch (the
+    pull request a person reviews); without it, it only edits the files.
     The store folder of a version is immutable: publishing the same version
     again with different bytes is refused, publishing identical bytes is a
     no-op. Returns the version's URI.
@@ -160,6 +165,7 @@ def register(
     import hashlib
     import json
     import os
+    import shlex
     import shutil
     import subprocess
     import tempfile
@@ -214,7 +220,13 @@ def register(
         json.dump({"accuracy": accuracy, "f1_macro": f1_macro}, fh)
         metrics_file = fh.name
     try:
-        command = [executable, "register", model_name, "--version", version, "--uri", uri, "--metrics", metrics_file, "--sha256", digest]
+        command = [
+            executable, "register", model_name, "--version", version, "--uri", uri,
+            "--metrics", metrics_file, "--sha256", digest, "--pipeline-run", pipeline_run,
+        ]
+        if not git_commit:
+            command.append("--no-commit")
+        print("running:", shlex.join(command))
         try:
             done = subprocess.run(command, cwd=repo_root or None, capture_output=True, text=True, timeout=300)
         except FileNotFoundError:
@@ -234,6 +246,7 @@ def iris_pipeline(
     model_store: str,
     repo_root: str = ".",
     shipyard_bin: str = "",
+    git_commit: bool = True,
     model_name: str = "iris",
     test_fraction: float = 0.2,
     regularization: float = 3.0,
@@ -253,6 +266,8 @@ def iris_pipeline(
         model_store=model_store,
         repo_root=repo_root,
         shipyard_bin=shipyard_bin,
+        git_commit=git_commit,
+        pipeline_run=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
     ).set_display_name("register")
     # The data set is 150 rows: small limits. Register has side effects (the
     # model store, model.yaml), so its result is never taken from KFP's cache.

@@ -97,9 +97,9 @@ def _run_pipeline(repo: Repository, args: argparse.Namespace) -> int:
     log = pipeline_root / "run.log"
     done = kfp_tool(repo.root, ["run", args.name, "--pipeline-root", str(pipeline_root), *[a for p in params for a in ("--param", p)]], log=log)
     if done.returncode != 0:
-        lines = [line for line in done.stderr.splitlines() if line.strip()]
-        print("\n".join(lines[-25:]), file=sys.stderr)
-        raise ShipyardError(f"pipeline {args.name} failed", hint=f"full log: {log}", check="SY900")
+        errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+        reason = errors[-1][len("error: "):] if errors else f"exit {done.returncode}"
+        raise ShipyardError(f"pipeline {args.name} failed: {reason}", hint=f"full log: {log}", check="SY900")
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     print(f"pipeline {args.name} finished in {summary['seconds']:.1f}s: {summary['output']}")
     print(f"log and intermediate artifacts: {pipeline_root}")
