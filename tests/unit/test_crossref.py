@@ -93,3 +93,16 @@ def test_sy407_cluster_environment_without_overlay(repo: Path) -> None:
     edit(repo / "clusters/c1/cluster.yaml", "environment: dev", "environment: qa")
     found = [f for f in findings(repo) if f.check == "SY407"]
     assert found and found[0].file == "clusters/c1/cluster.yaml"
+
+
+def test_sy408_reference_outside_the_repository_through_a_symlink(repo: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "kustomization.yaml").write_text("resources: [cm.yaml]\n")
+    (outside / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: leak, namespace: app}\n")
+    (repo / "base/linked").symlink_to(outside)
+    kfile = repo / "overlays/dev/kustomization.yaml"
+    kfile.write_text(kfile.read_text() + "- ../../base/linked\n")
+    found = validate(Repository.load(repo), use_cache=False, only={"SY408"}).findings
+    assert len(found) == 1
+    assert found[0].file == "overlays/dev/kustomization.yaml" and found[0].line == 5

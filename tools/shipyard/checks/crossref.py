@@ -190,3 +190,38 @@ def cluster_environment(ctx: CheckContext) -> Iterable[Finding]:
             yield Finding("SY407", f"cluster {cluster.name} names environment {cluster.environment!r}, which has no overlay",
                           file=f"clusters/{cluster.name}/cluster.yaml", line=0,
                           hint=f"use one of: {', '.join(sorted(envs)) or 'none'}")
+
+
+@check(
+    "SY408",
+    "Kustomization reaches outside the repository",
+    "A render that reads files outside the repository (directly or through a symlink) depends on the machine it "
+    "runs on: the engine in the cluster cannot see them, and a reviewer cannot either.",
+    "Move the files into the repository, or reference them as a pinned remote base.",
+)
+def stays_in_repository(ctx: CheckContext) -> Iterable[Finding]:
+    if ctx.repo is None:
+        return
+    from shipyard.render.deps import escapes
+
+    seen: set[tuple[str, str]] = set()
+    for target in ctx.targets:
+        if target.kind == "file" or target.name.startswith("/"):
+            continue
+        for kfile, ref, resolved in escapes(ctx.repo.root, target.name):
+            if (kfile, ref) in seen:
+                continue
+            seen.add((kfile, ref))
+            line = _line_of_text(ctx.repo.root / kfile, ref)
+            yield Finding("SY408", f"{ref!r} resolves to {resolved}, outside the repository", file=kfile, line=line,
+                          hint="keep every kustomization input inside the repository")
+
+
+def _line_of_text(path, needle: str) -> int:
+    try:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if needle in line:
+                return number
+    except (OSError, UnicodeDecodeError):
+        pass
+    return 0

@@ -139,3 +139,40 @@ def target_inputs(repo_root: Path, rel: str, repo_url_ok) -> set[str]:
                         files.add(target)
         files |= new_files
     return {f.relative_to(root).as_posix() for f in files if f.is_relative_to(root)}
+
+
+def escapes(repo_root: Path, rel: str) -> list[tuple[str, str, str]]:
+    """(kustomization file, reference, where it resolves) for every local
+    reference of the kustomizations under ``rel`` that leaves the repository,
+    directly or through a symlink. A render must not depend on files a
+    reviewer cannot see in the pull request."""
+    root = repo_root.resolve()
+    out: list[tuple[str, str, str]] = []
+    pending = [repo_root / rel]
+    seen: set[Path] = set()
+    while pending:
+        path = pending.pop()
+        real = path.resolve()
+        if real in seen:
+            continue
+        seen.add(real)
+        kfile = kustomization_file(real) if real.is_dir() else None
+        if kfile is None:
+            continue
+        try:
+            data = yaml.load(kfile.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) or {}
+        except (yaml.YAMLError, OSError, UnicodeDecodeError):
+            continue
+        if not isinstance(data, dict):
+            continue
+        for ref in _file_refs(data):
+            if is_remote(ref):
+                continue
+            target = (real / ref).resolve()
+            if not target.is_relative_to(root):
+                where = kfile.relative_to(root).as_posix() if kfile.is_relative_to(root) else str(kfile)
+                out.append((where, ref, str(target)))
+                continue
+            if target.is_dir():
+                pending.append(target)
+    return out
