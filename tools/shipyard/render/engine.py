@@ -9,7 +9,6 @@ the files look like.
 
 from __future__ import annotations
 
-import copy
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,8 +151,9 @@ class Renderer:
             return records
 
     def to_objects(self, records: list[Record], target: str) -> list[K8sObject]:
-        """Fresh objects (bodies copied: expansion sets namespaces) for ``target``."""
-        return [make_object(copy.deepcopy(b), p, ln, target, self.index, local) for b, p, ln, local in records]
+        """Objects for ``target``. Bodies are shared with the render cache and
+        other targets: nothing may change them in place (see scope.py)."""
+        return [make_object(b, p, ln, target, self.index, local) for b, p, ln, local in records]
 
     def file_objects(self, rel: str, target: str) -> tuple[list[K8sObject], list[Finding]]:
         from shipyard.load import load_file

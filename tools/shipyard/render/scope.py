@@ -44,8 +44,11 @@ def set_default_namespace(objects: Iterable[K8sObject], namespace: str, cluster_
     for obj in objects:
         if obj.kind in cluster_scoped:
             continue
-        meta = obj.body.setdefault("metadata", {})
-        if not isinstance(meta, dict):
+        meta = obj.body.get("metadata")
+        if meta is not None and not isinstance(meta, dict):
             continue
-        if force or not meta.get("namespace"):
-            meta["namespace"] = namespace
+        meta = meta or {}
+        if (force or not meta.get("namespace")) and meta.get("namespace") != namespace:
+            # Copy on write: rendered bodies are shared between targets
+            # (one overlay deployed by two engines) and must not change.
+            obj.body = {**obj.body, "metadata": {**meta, "namespace": namespace}}
