@@ -22,13 +22,13 @@ from shipyard.kube_versions import format_minor, status
 
 def crd_versions(ctx: CheckContext) -> dict[tuple[str, str], dict[str, dict]]:
     """(apiVersion, kind) -> {"served": bool, "deprecated": bool, "warning": str}
-    for every version of every CRD rendered in this run."""
+    for every version of every CRD rendered in this run (and the context's)."""
     cached = ctx.cache.get("crd-versions")
     if isinstance(cached, dict):
         return cached
     found: dict[tuple[str, str], dict[str, object]] = {}
-    for _target, obj in ctx.objects():
-        if obj.kind != "CustomResourceDefinition" or obj.group != "apiextensions.k8s.io":
+    for obj in ctx.crds():
+        if obj.group != "apiextensions.k8s.io":
             continue
         spec = as_dict(obj.body.get("spec"))
         group, kind = spec.get("group"), as_dict(spec.get("names")).get("kind")

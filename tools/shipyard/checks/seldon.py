@@ -338,9 +338,10 @@ def graph_rules(ctx: CheckContext) -> Iterable[Finding]:
                 if isinstance(endpoint_type, str) and endpoint_type:
                     endpoint_types.setdefault(endpoint_type, (*path, "endpoint", "type"))
         if len(endpoint_types) > 1:
-            second = sorted(endpoint_types.items())[1][1]
+            kind, second = list(endpoint_types.items())[1]
             yield Finding.on(
-                obj, "SY207", f"graph mixes endpoint types {', '.join(sorted(endpoint_types))}", path=second,
+                obj, "SY207", f"graph mixes endpoint types {', '.join(endpoint_types)}: {kind} here",
+                path=second,
                 hint="remove endpoint.type from the nodes and set spec.transport",
             )
         elif len(endpoint_types) == 1 and transport not in (None, ""):

@@ -1,0 +1,192 @@
+"""docs/checks.md, generated from the check registry.
+
+The table of checks is the contract between the toolkit, its findings and
+the people who read them; written by hand it drifts from the code within a
+week. So it is generated: every registered id with its title, rationale and
+fix, plus the built-in upstream waivers with their reasons. A test fails
+when the committed page differs from what this module renders.
+
+Regenerate::
+
+    python -m shipyard.checks.doc            # writes docs/checks.md of this repository
+    python -m shipyard.checks.doc --check    # exit 1 when it is out of date
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+DOC_PATH = "docs/checks.md"
+COMMAND = "python -m shipyard.checks.doc"
+
+FAMILIES = (
+    ("SY1", "Schema and strictness"),
+    ("SY2", "Seldon admission rules"),
+    ("SY3", "Policies"),
+    ("SY4", "Cross-references"),
+    ("SY5", "Models and promotion gates"),
+    ("SY9", "Environment and bad input"),
+)
+
+INTRO = """\
+Every finding of `shipyard validate` names one of these checks. Each check has
+an id, a title, the reason it exists and how to fix what it reports. Ids are
+stable: they are what waivers, CI annotations and this page refer to.
+
+Families: SY1xx schema and strictness, SY2xx Seldon's admission rules, SY3xx
+policies, SY4xx cross-references, SY5xx models and promotion gates, SY9xx
+environment and bad input (these stop a command with exit code 2).
+"""
+
+SCOPE = """\
+## What the policies judge
+
+Policies (SY3xx) are about decisions made in this repository. Rendered
+upstream components (the charts of seldon-core-operator, the GPU operator and
+Istio; the Kubeflow Pipelines, Katib and Training Operator remote bases)
+carry their own choices, so each policy states whether it judges them:
+
+- **Judged everywhere:** SY301 (an upstream image on `:latest` is fixed by
+  chart values, for example istiod's `global.tag`), SY303/SY304 (every GPU
+  counts against the cluster), SY314/SY315 (a removed apiVersion fails the
+  apply whoever wrote it).
+- **SY305 plaintext Secrets** judges where the object came from. A Secret a
+  chart *generates at render time* (the seldon-core-operator chart renders its
+  webhook certificate as one) was never in git and is not judged. A Secret
+  from a remote kustomize base is plaintext in upstream's git and is applied
+  as written: it is reported, and the repository replaces it (SOPS,
+  SealedSecret, ExternalSecret) or waives it in `shipyard.yaml` with a reason.
+- **SY302, SY309-SY311 and SY313** are reported for upstream objects and then
+  waived by the built-in upstream waivers below, so `validate` lists them as
+  waived, with the reason, instead of failing. Wildcard RBAC in particular is
+  how operators such as istiod, Katib and the Kubeflow Pipelines runner manage
+  whole API groups; their rules change only with the pin, and `shipyard diff`
+  shows every changed rule in the pull request that bumps it. Wildcards in
+  this repository's own Roles are errors.
+- **SY306-SY308 and SY312** look at SeldonDeployments, which only this
+  repository's models create. SY308 and SY312 need a whole overlay or entry
+  point to judge (a PodDisruptionBudget or NetworkPolicy may live in another
+  file of it), so they skip single files and folders.
+
+GPU facts come from `clusters/<cluster>/cluster.yaml`:
+
+```yaml
+spec:
+  gpu:
+    capacity: 8                            # nvidia.com/gpu across all GPU nodes
+    nodeSelector: {nvidia.com/gpu.present: "true"}
+    tolerations:
+    - {key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}
+```
+
+Replicas count as the workload runs them: a SeldonDeployment componentSpec's
+`replicas`, else its predictor's, else `spec.replicas`, else 1; with an
+`hpaSpec` (or a HorizontalPodAutoscaler), its minimum for SY307 and its
+maximum for SY304.
+"""
+
+WAIVERS = """\
+## Waivers
+
+A waiver excuses one check for a path or an object, and always says why. A
+waiver without a reason waives nothing and is reported (SY390).
+
+On the object (most specific):
+
+```yaml
+metadata:
+  annotations:
+    shipyard.dev/waive: "SY301=vendor image is published without tags; SY302=sized by the vendor's operator"
+```
+
+In `shipyard.yaml`, by path (a glob on the finding's file or render target;
+`**` crosses folders) or by object (`Kind/name` or `Kind/namespace/name`):
+
+```yaml
+waivers:
+- check: SY305
+  object: Secret/kubeflow/mysql-secret
+  reason: KFP's in-cluster MySQL credentials; the database is reachable only inside the kubeflow namespace
+- check: [SY302, SY306]
+  path: models/legacy-*/**
+  reason: frozen model, retired in Q3; not worth resizing
+```
+
+Waived findings are still listed (as waived, with their reason), so a waiver
+never hides what it excuses.
+"""
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def render() -> str:
+    """The full text of docs/checks.md for the current registry."""
+    from shipyard.checks import load_all
+    from shipyard.waivers import BUILTIN_WAIVERS, UPSTREAM_PATHS
+
+    registry = load_all()
+    out = [
+        f"<!-- Generated by `{COMMAND}` from the check registry. Do not edit by hand. -->",
+        "",
+        "# Checks",
+        "",
+        INTRO,
+    ]
+    out += ["| id | title | why | fix |", "|---|---|---|---|"]
+    for check_id in sorted(registry):
+        info = registry[check_id]
+        out.append(f"| {check_id} | {_cell(info.title)} | {_cell(info.rationale)} | {_cell(info.hint)} |")
+    out += ["", SCOPE, WAIVERS]
+    out += [
+        "## Built-in upstream waivers",
+        "",
+        "These apply to objects whose source is "
+        + " or ".join(f"`{p}`" for p in UPSTREAM_PATHS)
+        + " (a chart template, or a remote kustomize base). `upstreamWaivers: false` in `shipyard.yaml` "
+        "turns them off.",
+        "",
+        "| checks | reason |",
+        "|---|---|",
+    ]
+    for waiver in BUILTIN_WAIVERS:
+        out.append(f"| {', '.join(waiver.checks)} | {_cell(waiver.reason)} |")
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=COMMAND, description="Write docs/checks.md from the check registry.")
+    parser.add_argument("--check", action="store_true", help="do not write; exit 1 when the file is out of date")
+    parser.add_argument("--output", type=Path, help=f"file to write (default: {DOC_PATH} of this repository)")
+    args = parser.parse_args(argv)
+    if args.output is not None:
+        output = args.output
+    else:
+        from shipyard.errors import ShipyardError
+        from shipyard.repo import Repository
+
+        try:
+            output = Repository.find().root / DOC_PATH
+        except ShipyardError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    text = render()
+    current = output.read_text(encoding="utf-8") if output.is_file() else None
+    if args.check:
+        if current != text:
+            print(f"{output} is out of date; run: {COMMAND}", file=sys.stderr)
+            return 1
+        return 0
+    if current != text:
+        tmp = output.with_name(output.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(output)
+        print(f"wrote {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
