@@ -245,12 +245,15 @@ def semantic_problems(doc: Located, rel: str, folder: str, environments: list[st
     if environments is not None:
         known = set(environments)
         serving = spec.get("serving") if isinstance(spec.get("serving"), dict) else {}
-        for section, mapping in (("serving.replicas", serving.get("replicas")), ("gates", spec.get("gates"))):
+        sections = (("serving.replicas", ("spec", "serving", "replicas"), serving.get("replicas")),
+                    ("serving.canaryReplicas", ("spec", "serving", "canaryReplicas"), serving.get("canaryReplicas")),
+                    ("gates", ("spec", "gates"), spec.get("gates")))
+        for section, base, mapping in sections:
             if not isinstance(mapping, dict):
                 continue
             for env in mapping:
                 if env not in known:
-                    path = ("spec", "serving", "replicas", env) if section == "serving.replicas" else ("spec", "gates", env)
+                    path = base + (env,)
                     problems.append(Problem(rel, doc.line(path), f"{section}: unknown environment {env!r}",
                                             hint=f"environments are: {', '.join(environments) or 'none'}"))
     return problems
@@ -323,9 +326,11 @@ class Model:
     def gpu(self) -> int:
         return int(self.serving.get("gpu", 0))
 
-    @property
-    def canary_replicas(self) -> int:
-        return int(self.serving.get("canaryReplicas", 1))
+    def canary_replicas_for(self, env: str) -> int:
+        value = self.serving.get("canaryReplicas", 1)
+        if isinstance(value, dict):
+            return int(value.get(env, 1))
+        return int(value)
 
     def replicas_for(self, env: str) -> int | None:
         value = self.serving["replicas"].get(env)

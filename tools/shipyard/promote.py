@@ -426,6 +426,16 @@ def _require_gates(model: m.Model, version: m.Version, env: str) -> None:
         )
 
 
+def _require_reachable(model: m.Model, version: m.Version, env: str) -> None:
+    if version.model_uri.startswith("file://"):
+        raise ShipyardError(
+            f"{model.name} {version.version} lives at {version.model_uri}, a local folder no cluster in {env} can read",
+            file=model.rel, line=version.line,
+            hint="publish the artifact to gs://, s3://, https:// or a PVC and register it as a new version",
+            check="SY508",
+        )
+
+
 def _pin_file(repo: Repository, env: str, model: str) -> Path:
     return m.pin_dir(repo, env, model) / "kustomization.yaml"
 
@@ -466,7 +476,8 @@ def _istio_problem(repo: Repository, env: str) -> tuple[str | None, str | None]:
         return None, f"no cluster in clusters/ declares environment {env}: cannot check that Istio is installed"
     without = [c.name for c in clusters if not c.istio]
     if without:
-        return (f"canary traffic needs Istio, and clusters/{{{','.join(without)}}}/cluster.yaml say istio: false "
+        files = ", ".join(f"clusters/{name}/cluster.yaml" for name in without)
+        return (f"canary traffic needs Istio, and {files} {'says' if len(without) == 1 else 'say'} istio: false "
                 f"(environment {env})"), None
     return None, None
 
@@ -504,9 +515,10 @@ def metrics_table(model: m.Model, old: m.Version | None, new: m.Version, env: st
     rows = [f"| metric | {head_old} | {new.version} (new) | {env} gate |", "|---|---|---|---|"]
     for name in names:
         gate = gates.get(name)
-        verdict = ""
         if gate:
             verdict = f"{gate.describe()} " + ("pass" if gate.passes(new.metrics.get(name)) else "FAIL")
+        else:
+            verdict = "no gate"
         rows.append(f"| {name} | {_fmt(old.metrics.get(name) if old else None)} | {_fmt(new.metrics.get(name))} | {verdict} |")
     return "\n".join(rows)
 
@@ -521,20 +533,41 @@ def _version_lines(version: m.Version) -> list[str]:
     return lines
 
 
-def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
-    if isinstance(value, dict):
-        if not value:
-            out[prefix] = {}
-        for key, item in value.items():
-            _flatten(item, f"{prefix}.{key}" if prefix else str(key), out)
-    elif isinstance(value, list):
-        named = value and all(isinstance(v, dict) and isinstance(v.get("name"), str) for v in value)
-        if not value:
-            out[prefix] = []
-        for index, item in enumerate(value):
-            _flatten(item, f"{prefix}[{item['name'] if named else index}]", out)
-    else:
-        out[prefix] = value
+def _short(value: Any, width: int = 100) -> str:
+    text = json.dumps(value, sort_keys=True, default=str) if isinstance(value, (dict, list)) else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _named(items: list[Any]) -> bool:
+    return bool(items) and all(isinstance(v, dict) and isinstance(v.get("name"), str) for v in items)
+
+
+def _diff(a: Any, b: Any, path: str, out: list[str]) -> None:
+    """Field-level differences; a subtree that appears or disappears whole
+    is one line (a canary predictor is "added", not thirty fields)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b), key=str):
+            sub = f"{path}.{key}" if path else str(key)
+            if key not in a:
+                out.append(f"  - `{sub}`: added `{_short(b[key])}`")
+            elif key not in b:
+                out.append(f"  - `{sub}`: removed (was `{_short(a[key])}`)")
+            else:
+                _diff(a[key], b[key], sub, out)
+    elif isinstance(a, list) and isinstance(b, list) and (_named(a) or _named(b)) and all(
+            isinstance(v, dict) and isinstance(v.get("name"), str) for v in a + b):
+        old = {v["name"]: v for v in a}
+        new = {v["name"]: v for v in b}
+        for name in list(old) + [n for n in new if n not in old]:
+            sub = f"{path}[{name}]"
+            if name not in old:
+                out.append(f"  - `{sub}`: added")
+            elif name not in new:
+                out.append(f"  - `{sub}`: removed")
+            else:
+                _diff(old[name], new[name], sub, out)
+    elif a != b:
+        out.append(f"  - `{path}`: `{_short(a)}` → `{_short(b)}`")
 
 
 def _object_key(obj: dict[str, Any]) -> str:
@@ -556,20 +589,8 @@ def rendered_changes(before: list[dict[str, Any]], after: list[dict[str, Any]], 
         if key not in new:
             lines.append(f"- `{key}`: removed")
             continue
-        a: dict[str, Any] = {}
-        b: dict[str, Any] = {}
-        _flatten(old[key], "", a)
-        _flatten(new[key], "", b)
-        changes = []
-        for path in sorted(set(a) | set(b)):
-            if a.get(path, None) == b.get(path, None) and (path in a) == (path in b):
-                continue
-            if path not in a:
-                changes.append(f"  - `{path}`: added `{b[path]}`")
-            elif path not in b:
-                changes.append(f"  - `{path}`: removed (was `{a[path]}`)")
-            else:
-                changes.append(f"  - `{path}`: `{a[path]}` → `{b[path]}`")
+        changes: list[str] = []
+        _diff(old[key], new[key], "", changes)
         if changes:
             lines.append(f"- `{key}`:")
             lines.extend(changes)
@@ -687,6 +708,7 @@ def plan_promote(
                                 hint=f"pass --version; registered: {', '.join(v.version for v in model.versions) or 'none'}",
                                 check="SY900")
     target = model.get(version)
+    _require_reachable(model, target, env)
     _require_gates(model, target, env)
     forced: list[str] = []
     if previous_env is not None:
@@ -698,7 +720,7 @@ def plan_promote(
                 raise ShipyardError(
                     f"{problem}: {env} comes after {previous_env}",
                     hint=f"promote it to {previous_env} first, or pass --force --reason TEXT",
-                    check="SY505",
+                    check="SY510",
                 )
             forced.append(problem)
     current = _current_pin(repo, env, model_name)
@@ -731,24 +753,28 @@ def plan_promote(
         if refusal:
             if not force:
                 raise ShipyardError(refusal, hint="install Istio there (and set istio: true), or pass --force --reason TEXT",
-                                    check="SY505")
+                                    check="SY509")
             forced.append(refusal)
         if warning:
             warnings.append(warning)
         state = PinState(stable=current.stable, replicas=replicas, canary=version, canary_traffic=canary,
-                         canary_replicas=model.canary_replicas)
-        old_version = model.find(current.canary) if current.canary else model.find(current.stable)
+                         canary_replicas=model.canary_replicas_for(env))
+        old_version = model.find(current.stable)
         title = f"Canary {model_name} {version} at {canary}% in {env}"
         extra = [f"- Stable: `{current.stable}` keeps {100 - canary}% of traffic ({replicas} replica(s))",
-                 f"- Canary: `{version}` takes {canary}% ({model.canary_replicas} replica(s)), Seldon traffic split through Istio",
+                 f"- Canary: `{version}` takes {canary}% ({model.canary_replicas_for(env)} replica(s)), Seldon traffic split through Istio",
                  f"- Clusters: {_clusters_of(repo, env)}"]
         if current.canary and current.canary != version:
             extra.append(f"- Replaces the running canary `{current.canary}`")
         action, branch = "canary", f"canary/{model_name}-{env}-{version}-{canary}"
         noop = f"a canary of {model_name} {version} at {canary}% already runs in {env}"
+    if canary is None:
+        what = _stable_section(model, env, current.stable if current else None, version, extra)
+    else:
+        what = "\n".join(["## What changes", "", f"- Model: `{model_name}` (owner: {model.owner})",
+                          f"- Environment: `{env}`", *extra])
     sections = [
-        _stable_section(model, env, (current.canary if canary and current and current.canary else current.stable) if current else None,
-                        version, extra),
+        what,
         f"## Metrics ({env} gate: pass)\n\n" + metrics_table(model, old_version, target, env),
         f"## Version {version}\n\n" + "\n".join(_version_lines(target)),
     ]
