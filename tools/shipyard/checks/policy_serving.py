@@ -82,6 +82,10 @@ def serving_probes(ctx: CheckContext) -> Iterable[Finding]:
             )
 
 
+def _component(pod: PodSpecRef) -> str:
+    return f"componentSpecs[{pod.component_path[-1]}]" if pod.component_path else ""
+
+
 def _component_pods(obj: K8sObject, p_index: int) -> list[PodSpecRef]:
     return [pod for pod in pod_specs(obj) if pod.predictor_path == ("spec", "predictors", p_index)]
 
@@ -103,7 +107,7 @@ def production_replicas(ctx: CheckContext) -> Iterable[Finding]:
             for p_index in served_predictors(obj):
                 name = as_dict(predictors[p_index]).get("name", p_index)
                 pods = _component_pods(obj, p_index)
-                counts = [(pod.label, pod.replicas) for pod in pods] or [("", seldon_replicas(obj, p_index, None))]
+                counts = [(_component(pod), pod.replicas) for pod in pods] or [("", seldon_replicas(obj, p_index, None))]
                 for label, replicas in counts:
                     if replicas.low < 2:
                         where = f" {label}" if label and len(counts) > 1 else ""
@@ -154,7 +158,9 @@ def selector_matches(selector: Any, labels: dict[str, str]) -> bool:
 )
 def production_pdb(ctx: CheckContext) -> Iterable[Finding]:
     budgets: list[K8sObject] = []
-    production = [t for t in ctx.targets if environment(t) == PRODUCTION]
+    # A budget may live in any file of the overlay: only whole overlays and
+    # entry points can show that one is missing.
+    production = [t for t in ctx.targets if environment(t) == PRODUCTION and t.kind in ("overlay", "entrypoint")]
     for target in production:
         budgets.extend(o for o in target.objects if o.kind == "PodDisruptionBudget")
     for target in production:
@@ -184,9 +190,10 @@ def production_pdb(ctx: CheckContext) -> Iterable[Finding]:
                         for b in budgets
                     ):
                         continue
+                    where = f" {_component(pod)}" if len(pods) > 1 else ""
                     yield Finding.on(
                         obj, "SY308",
-                        f"production predictor {name!r}{pod.where()} has no PodDisruptionBudget",
+                        f"production predictor {name!r}{where} has no PodDisruptionBudget",
                         path=pod.component_path,
                         hint="set pdbSpec: {minAvailable: 1} on the componentSpec, or add a PodDisruptionBudget "
                              "selecting a label declared in its metadata.labels",
