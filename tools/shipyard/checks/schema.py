@@ -1,0 +1,438 @@
+"""SY1xx: every object against the schema the API server would apply.
+
+Built-in kinds are validated against the Kubernetes schemas of the target's
+Kubernetes version; custom resources against their CRD's schema, taken from
+the CRDs the run itself renders, or else from the pinned cache. Validation is
+strict: a field the schema does not know is an error (SY102), as with
+``kubectl apply --validate=strict``, instead of being silently dropped.
+
+``validate_objects`` is the whole family as one function, for code that has
+objects but no validate run; the registered checks share one pass over a
+run (cached in ``CheckContext.cache``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from shipyard.checks import check, describe
+from shipyard.checks.context import CheckContext
+from shipyard.findings import Finding
+from shipyard.load import DUPLICATE_KEY, INVALID_YAML, YAML_LIMIT, format_path
+from shipyard.objects import JsonPath, K8sObject
+from shipyard.schemas.crds import CrdIndex, CrdVersion, guess_plural, is_crd
+from shipyard.schemas.kubernetes import DEFINITIONS_URI, KubernetesSchemas, choose_version, split_api_version
+
+SCHEMA_VIOLATION = "SY101"
+UNKNOWN_FIELD = "SY102"
+NOT_AN_OBJECT = "SY104"
+UNKNOWN_KIND = "SY105"
+SCHEMA_VERSION = "SY106"
+
+_CRD_INDEX_KEY = "schema.crd_index"
+_FINDINGS_KEY = "schema.findings"
+
+describe(
+    DUPLICATE_KEY,
+    "Duplicate key",
+    "YAML readers keep only the last of two equal keys, so the first value is silently lost; it is almost always "
+    "a merge or copy-paste mistake.",
+    "Remove one of the two keys.",
+)
+describe(
+    INVALID_YAML,
+    "Invalid YAML",
+    "A file that does not parse (or is not UTF-8 text) cannot be applied at all.",
+    "Fix the syntax at the line given.",
+)
+describe(
+    YAML_LIMIT,
+    "YAML beyond the loader's limits",
+    "Recursive or exponential aliases (an 'alias bomb') and absurd nesting would exhaust memory or the stack.",
+    "Remove the aliases or the nesting.",
+)
+
+
+# --------------------------------------------------------------------------
+# Schemas for one (apiVersion, kind).
+
+
+@dataclass
+class _Schema:
+    """A compiled validator and what is needed to explain its errors."""
+
+    validator: Any
+    document: dict[str, Any]  # the root schema the validator was compiled from
+    definitions: dict[str, Any] | None  # Kubernetes' _definitions.json, for $refs into it
+    origin: str  # "per Kubernetes 1.33" or "per CRD <name> from <source>"
+
+
+@dataclass
+class _Unknown:
+    message: str
+    hint: str
+
+
+class _Resolver:
+    """(apiVersion, kind) -> schema, memoised for one Kubernetes version."""
+
+    def __init__(self, kube_version: str, crds: CrdIndex, strict: bool) -> None:
+        self.choice = choose_version(kube_version)
+        self.kube = KubernetesSchemas.for_version(self.choice.version)
+        self.crds = crds
+        self.strict = strict
+        self.memo: dict[tuple[str, str], _Schema | _Unknown] = {}
+
+    def get(self, api_version: str, kind: str) -> _Schema | _Unknown:
+        key = (api_version, kind)
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = self._lookup(api_version, kind)
+        return found
+
+    def _lookup(self, api_version: str, kind: str) -> _Schema | _Unknown:
+        validator = self.kube.validator(api_version, kind)
+        if validator is not None:
+            document = self.kube.schema(api_version, kind) or {}
+            return _Schema(validator, document, self.kube.definitions(), f"per Kubernetes {self.choice.version[:-2]}")
+        crd = self.crds.get(api_version, kind)
+        if crd is not None and crd.served:
+            validator, document = self.crds.compiled(crd, strict=self.strict)
+            return _Schema(validator, document, None, f"per CRD {crd.crd_name} from {crd.source}")
+        return self._unknown(api_version, kind, crd)
+
+    def _unknown(self, api_version: str, kind: str, crd: CrdVersion | None) -> _Unknown:
+        group, version = split_api_version(api_version)
+        kube = self.choice.version[:-2]
+        if crd is not None:  # defined, not served
+            return _Unknown(
+                f"CRD {crd.crd_name} ({crd.source}) does not serve version {version} (served: false)",
+                f"use a served version: {', '.join(v.api_version for v in self.crds.versions_of(group, kind) if v.served)}",
+            )
+        if self.kube.is_builtin_group(group):
+            served = self.kube.served_api_versions(kind)
+            if served:
+                return _Unknown(
+                    f"Kubernetes {kube} does not serve {kind} at {api_version}; it serves {kind} as {', '.join(served)}",
+                    f"change apiVersion to {served[-1]}",
+                )
+            close = self.kube.similar_kinds(api_version, kind)
+            guess = f"; did you mean {close[0]}?" if close else ""
+            return _Unknown(
+                f"Kubernetes {kube} has no kind {kind} in {api_version}{guess}",
+                "fix the kind (kinds are case-sensitive), or the apiVersion",
+            )
+        versions = self.crds.versions_of(group, kind)
+        if versions:
+            names = sorted({v.crd_name for v in versions})
+            served = [v.api_version for v in versions if v.served]
+            return _Unknown(
+                f"CRD {names[0]} ({versions[0].source}) defines {kind} but not version {version};"
+                f" it serves {', '.join(served) or 'no version'}",
+                f"change apiVersion to one of: {', '.join(served)}" if served else "serve a version in the CRD",
+            )
+        groups = self.crds.groups_of_kind(kind)
+        if groups:
+            return _Unknown(
+                f"no CRD defines {kind} in group {group}; {kind} is defined in {', '.join(groups)}",
+                f"did you mean apiVersion {groups[0]}/{version}?",
+            )
+        return _Unknown(
+            f"no schema for {api_version} {kind}: it is not a Kubernetes {kube} kind, and no"
+            f" CustomResourceDefinition for it is rendered in this run or pinned; it would be"
+            f" CRD {guess_plural(kind)}.{group or 'core'}",
+            "render the chart or kustomization that installs that CRD in the same run, or pin its schema"
+            " (shipyard schemas update --from DIR)",
+        )
+
+
+# --------------------------------------------------------------------------
+# Errors -> findings.
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _types(types: Iterable[str]) -> str:
+    wanted = [t for t in types if t != "null"]
+    return " or ".join(wanted) or "null"
+
+
+def _problem(error: Any) -> str:
+    """What is wrong, in a sentence, without dumping the whole instance."""
+    kind = error.kind
+    name = kind.name
+    instance = error.instance
+    if name == "type":
+        return f"must be {_types(kind.types)}, not {_json_type(instance)} {_short(instance)}"
+    if name == "enum":
+        options = ", ".join(_short(o, 30) for o in kind.options if o is not None)
+        return f"{_short(instance)} is not one of: {options}"
+    if name in ("oneOf", "anyOf"):
+        branches = kind.context
+        types: list[str] = []
+        for branch in branches:
+            if len(branch) == 1 and branch[0].kind.name == "type" and not branch[0].instance_path[len(error.instance_path):]:
+                types.extend(t for t in branch[0].kind.types if t not in types)
+            else:
+                types = []
+                break
+        if types:
+            return f"must be {_types(types)}, not {_json_type(instance)} {_short(instance)}"
+        first = next((b[0] for b in branches if b), None)
+        detail = f" (first: {_problem(first)})" if first is not None else ""
+        return f"matches none of the {len(branches)} allowed forms{detail}"
+    if name == "pattern":
+        return f"{_short(instance)} does not match the pattern {kind.pattern}"
+    message = error.message
+    text = json.dumps(instance, ensure_ascii=False, default=str)
+    if len(text) > 60 and text in message:
+        message = message.replace(text, _short(instance))
+    return message if len(message) <= 300 else message[:297] + "..."
+
+
+def _node_at(document: Any, pointer: Iterable[str | int]) -> Any:
+    node = document
+    for part in pointer:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def _known_properties(schema: _Schema, error: Any) -> list[str]:
+    """Names the schema object that rejected an unknown field does allow."""
+    location = error.absolute_keyword_location or ""
+    if schema.definitions is not None and location.startswith(DEFINITIONS_URI + "#/"):
+        parts = location.split("#/", 1)[1].split("/")[:-1]
+        node = _node_at(schema.definitions, [p.replace("~1", "/").replace("~0", "~") for p in parts])
+    else:
+        node = _node_at(schema.document, list(error.schema_path)[:-1])
+    properties = node.get("properties") if isinstance(node, dict) else None
+    return sorted(properties) if isinstance(properties, dict) else []
+
+
+def _explain(kind: str, path: JsonPath) -> str:
+    fields = ".".join(p for p in path if isinstance(p, str))
+    return f"kubectl explain {kind.lower()}{'.' + fields if fields else ''}"
+
+
+def _findings_for(obj: K8sObject, schema: _Schema, strict: bool) -> list[Finding]:
+    findings: list[Finding] = []
+    for error in schema.validator.iter_errors(obj.body):
+        path: JsonPath = tuple(error.instance_path)
+        if error.kind.name == "additionalProperties":
+            if not strict:
+                continue
+            allowed = _known_properties(schema, error)
+            for name in error.kind.unexpected:
+                close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+                guess = f"; did you mean {close[0]}?" if close else ""
+                field_path = path + (name,)
+                findings.append(
+                    Finding.on(
+                        obj, UNKNOWN_FIELD, f"unknown field {format_path(field_path)}{guess} ({schema.origin})",
+                        path=field_path,
+                        hint=f"fix or remove it: the API server rejects unknown fields with strict validation, or drops them"
+                        f" silently ({_explain(obj.kind, path)} lists the known ones)",
+                    )
+                )
+            continue
+        if error.kind.name == "required":
+            missing = path + (error.kind.property,)
+            findings.append(
+                Finding.on(
+                    obj, SCHEMA_VIOLATION, f"{format_path(missing)} is required ({schema.origin})",
+                    path=path, hint=f"add it ({_explain(obj.kind, missing)})",
+                )
+            )
+            continue
+        findings.append(
+            Finding.on(
+                obj, SCHEMA_VIOLATION, f"{format_path(path)}: {_problem(error)} ({schema.origin})",
+                path=path, hint=f"fix the value ({_explain(obj.kind, path)})",
+            )
+        )
+    return findings
+
+
+# --------------------------------------------------------------------------
+# The family as one function.
+
+
+def _identity_problem(obj: K8sObject) -> Finding | None:
+    body = obj.body
+    missing = [k for k in ("apiVersion", "kind") if not isinstance(body.get(k), str) or not body.get(k)]
+    if missing:
+        return Finding.on(
+            obj, NOT_AN_OBJECT, f"document has no {' and no '.join(missing)}: it is not a Kubernetes object",
+            hint="add apiVersion and kind",
+        )
+    metadata = body.get("metadata")
+    if not isinstance(metadata, dict):
+        return Finding.on(obj, NOT_AN_OBJECT, "object has no metadata", hint="add metadata.name")
+    if not metadata.get("name") and not metadata.get("generateName"):
+        return Finding.on(obj, NOT_AN_OBJECT, "object has no metadata.name", path=("metadata",), hint="add metadata.name")
+    return None
+
+
+def validate_objects(
+    objects: Iterable[K8sObject],
+    kube_version: str,
+    crd_objects: Iterable[K8sObject] = (),
+    *,
+    strict: bool = True,
+    crds: CrdIndex | None = None,
+) -> list[Finding]:
+    """SY101, SY102, SY104 and SY105 findings for ``objects`` on a cluster
+    running ``kube_version``. Custom resources are checked against the CRDs
+    in ``crd_objects`` (and ``objects`` themselves), then the pinned cache;
+    pass ``crds`` to share one index (and its compiled validators)."""
+    objects = list(objects)
+    if crds is None:
+        crds = CrdIndex.from_objects([*crd_objects, *(o for o in objects if is_crd(o))])
+    return _validate(objects, _Resolver(kube_version, crds, strict), strict)
+
+
+def _validate(objects: list[K8sObject], resolver: _Resolver, strict: bool) -> list[Finding]:
+    findings: list[Finding] = []
+    get = resolver.get
+    for obj in objects:
+        body = obj.body
+        api_version, kind = body.get("apiVersion"), body.get("kind")
+        if api_version.__class__ is not str or kind.__class__ is not str or not api_version or not kind:
+            problem = _identity_problem(obj)
+            if problem is not None:
+                findings.append(problem)
+            continue
+        metadata = body.get("metadata")
+        if metadata.__class__ is not dict or not (metadata.get("name") or metadata.get("generateName")):
+            problem = _identity_problem(obj)
+            if problem is not None:
+                findings.append(problem)
+        schema = get(api_version, kind)
+        if schema.__class__ is _Unknown:
+            findings.append(Finding.on(obj, UNKNOWN_KIND, schema.message, hint=schema.hint))  # type: ignore[union-attr]
+            continue
+        validator = schema.validator  # type: ignore[union-attr]
+        if validator is not None and not validator.is_valid(body):
+            findings.extend(_findings_for(obj, schema, strict))  # type: ignore[arg-type]
+    return findings
+
+
+# --------------------------------------------------------------------------
+# Registered checks: one shared pass over the run.
+
+
+def crd_index(ctx: CheckContext) -> CrdIndex:
+    """The run's CRDs (every target's), shared by every check that needs them."""
+    index = ctx.cache.get(_CRD_INDEX_KEY)
+    if not isinstance(index, CrdIndex):
+        index = CrdIndex.from_objects(obj for _, obj in ctx.objects())
+        ctx.cache[_CRD_INDEX_KEY] = index
+    return index
+
+
+def _run_findings(ctx: CheckContext) -> list[Finding]:
+    cached = ctx.cache.get(_FINDINGS_KEY)
+    if isinstance(cached, list):
+        return cached
+    index = crd_index(ctx)
+    resolvers: dict[str, _Resolver] = {}
+    findings: list[Finding] = []
+    for target in ctx.targets:
+        resolver = resolvers.get(target.kube_version)
+        if resolver is None:
+            resolver = resolvers[target.kube_version] = _Resolver(target.kube_version, index, True)
+        findings.extend(_validate(target.objects, resolver, True))
+        if resolver.choice.note:
+            file = target.name
+            if target.cluster is not None:
+                file = f"clusters/{target.cluster.name}/cluster.yaml"
+            findings.append(Finding(SCHEMA_VERSION, resolver.choice.note, file, severity="warning", target=target.name,
+                                    hint="schemas come from the kubernetes-validate package; upgrade it for newer versions"))
+    ctx.cache[_FINDINGS_KEY] = findings
+    return findings
+
+
+def _only(ctx: CheckContext, check_id: str) -> list[Finding]:
+    return [f for f in _run_findings(ctx) if f.check == check_id]
+
+
+@check(
+    SCHEMA_VIOLATION,
+    "Schema violation",
+    "The API server refuses an object whose fields have the wrong type, a value outside the allowed set or a missing "
+    "required field; in a GitOps repository that refusal only shows after merge, when the sync fails.",
+    "Fix the field named in the message; `kubectl explain` describes it.",
+)
+def schema_violation(ctx: CheckContext) -> Iterable[Finding]:
+    return _only(ctx, SCHEMA_VIOLATION)
+
+
+@check(
+    UNKNOWN_FIELD,
+    "Unknown field",
+    "A misspelt or misplaced field is dropped silently by the API server without strict validation: the setting "
+    "you wrote never takes effect (an imagePullPolcy, a nodeselector).",
+    "Fix the spelling or the indentation, or remove the field.",
+)
+def unknown_field(ctx: CheckContext) -> Iterable[Finding]:
+    return _only(ctx, UNKNOWN_FIELD)
+
+
+@check(
+    NOT_AN_OBJECT,
+    "Not a Kubernetes object",
+    "A document without apiVersion, kind or metadata.name cannot be applied; it is usually a values file or a "
+    "fragment in the wrong folder.",
+    "Add apiVersion, kind and metadata.name, or move the file out of the manifests.",
+)
+def not_an_object(ctx: CheckContext) -> Iterable[Finding]:
+    return _only(ctx, NOT_AN_OBJECT)
+
+
+@check(
+    UNKNOWN_KIND,
+    "Unknown kind",
+    "An object whose kind the cluster does not serve (a removed apiVersion, a typo, a custom resource whose CRD is "
+    "not installed) fails to apply, and nothing checks its fields.",
+    "Fix apiVersion/kind, or install (or pin) the CRD that defines it.",
+)
+def unknown_kind(ctx: CheckContext) -> Iterable[Finding]:
+    return _only(ctx, UNKNOWN_KIND)
+
+
+@check(
+    SCHEMA_VERSION,
+    "Schemas of another Kubernetes version",
+    "When no schemas ship for a cluster's exact Kubernetes version, the nearest older version is used: fields new in "
+    "the cluster's version may be reported as unknown.",
+    "Upgrade kubernetes-validate, or check the findings against the cluster's version by hand.",
+)
+def schema_version(ctx: CheckContext) -> Iterable[Finding]:
+    return _only(ctx, SCHEMA_VERSION)

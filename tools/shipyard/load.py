@@ -1,0 +1,674 @@
+"""YAML text -> Kubernetes objects with file and line, fast and strict.
+
+Loading is the cost every validate run pays for every rendered object, so it
+is built for speed on top of libyaml: PyYAML's C parser composes the node
+tree (in C), and one small Python walk turns nodes into plain dicts while it
+detects duplicate keys. The Python-level hooks the C composer calls for every
+node (tag resolution) are replaced by trivial ones; scalars are resolved in
+the walk instead, with YAML 1.1 rules as kubectl reads them (``yes`` is a
+bool, ``0755`` is octal, timestamps and ``1:20`` stay strings).
+
+Lines: each object keeps its document's line in ``Source``; lines of fields
+are found lazily by ``line_resolver``, which re-parses that one document
+with marks only when a finding asks for a line.
+
+Limits: alias expansion is bounded by the size of the text (an alias bomb is
+an error, not an hour of CPU), and nesting deeper than ``MAX_DEPTH`` is an
+error, checked before libyaml's recursive composer could overflow the stack.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+from yaml._yaml import CParser
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from shipyard.errors import ShipyardError
+from shipyard.findings import Finding
+from shipyard.objects import JsonPath, K8sObject, ObjectRef, Source
+
+__all__ = [
+    "Loaded",
+    "load_text",
+    "load_file",
+    "load_documents",
+    "format_path",
+    "INVALID_YAML",
+    "YAML_LIMIT",
+    "MAX_DEPTH",
+]
+
+INVALID_YAML = "SY910"  # malformed YAML, not UTF-8
+YAML_LIMIT = "SY911"  # alias expansion or nesting beyond the limits
+DUPLICATE_KEY = "SY103"
+NOT_AN_OBJECT = "SY104"
+
+MAX_DEPTH = 500
+"""Deepest nesting accepted. Kubernetes objects nest about 20 levels."""
+
+_ALIAS_SLACK = 10_000
+"""Without aliases a text of n characters composes to fewer than n nodes, so
+a walk that builds more than ``len(text) + _ALIAS_SLACK`` values is expanding
+aliases exponentially (or recursively): it is stopped."""
+
+
+@dataclass
+class Loaded:
+    """The objects of one text, and what was wrong with its documents."""
+
+    objects: list[K8sObject]
+    findings: list[Finding] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------
+# Scalars: YAML 1.1 implicit types, as Kubernetes' YAML reader resolves them.
+
+_CONSTANTS: dict[str, Any] = {"": None, "~": None, "null": None, "Null": None, "NULL": None}
+for _word in ("yes", "true", "on"):
+    for _v in (_word, _word.capitalize(), _word.upper()):
+        _CONSTANTS[_v] = True
+for _word in ("no", "false", "off"):
+    for _v in (_word, _word.capitalize(), _word.upper()):
+        _CONSTANTS[_v] = False
+
+_NUMBER_START = frozenset("-+0123456789.")
+_INT = re.compile(r"[-+]?(?:0b[01_]+|0[0-7_]+|0|[1-9][0-9_]*|0x[0-9a-fA-F_]+)\Z")
+_FLOAT = re.compile(
+    r"(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?"
+    r"|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))\Z"
+)
+_MERGE = "<<"
+
+
+def _number(text: str) -> Any:
+    """An int or float for a plain scalar that looks like one, else the text."""
+    if _INT.match(text):
+        digits = text.replace("_", "")
+        sign = -1 if digits[0] == "-" else 1
+        if digits[0] in "+-":
+            digits = digits[1:]
+        if digits.startswith("0b"):
+            return sign * int(digits[2:], 2)
+        if digits.startswith("0x"):
+            return sign * int(digits[2:], 16)
+        if len(digits) > 1 and digits[0] == "0":
+            return sign * int(digits, 8)
+        return sign * int(digits)
+    if _FLOAT.match(text):
+        lowered = text.replace("_", "").lower()
+        if lowered.endswith("nan"):
+            return float("nan")
+        return float(lowered)
+    return text
+
+
+def _plain(text: str) -> Any:
+    """The value of an untagged plain scalar."""
+    value = _CONSTANTS.get(text, text)
+    if value is not text:
+        return value
+    if text[0] in _NUMBER_START:
+        return _number(text)
+    return text
+
+
+def _key_text(value: Any) -> str:
+    """A mapping key as JSON needs it: Kubernetes turns ``80:`` into ``"80"``."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return str(value)
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_TAGGED_SCALARS: dict[str, Callable[[str], Any]] = {
+    _STR_TAG: str,
+    "tag:yaml.org,2002:int": lambda t: _checked(_number(t), int, t, "int"),
+    "tag:yaml.org,2002:float": lambda t: _checked(_number(t), (int, float), t, "float"),
+    "tag:yaml.org,2002:bool": lambda t: _checked(_CONSTANTS.get(t), bool, t, "bool"),
+    "tag:yaml.org,2002:null": lambda t: None,
+    "tag:yaml.org,2002:timestamp": str,
+    "tag:yaml.org,2002:binary": str,
+}
+
+
+class _TagError(Exception):
+    """YAML that is valid but not JSON-like data (tags, complex keys)."""
+
+    def __init__(self, message: str, line: int = 0) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def _checked(value: Any, kind: type | tuple[type, ...], text: str, name: str) -> Any:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise _TagError(f"{text!r} is not a valid !!{name}")
+    return float(value) if name == "float" else value
+
+
+# --------------------------------------------------------------------------
+# Composition: libyaml in C, with trivial Python hooks.
+
+# Tags the hooks give untagged nodes; compared by identity, so they cannot
+# be confused with a tag written in the text.
+_PLAIN = "(untagged plain scalar)"
+_QUOTED = "(untagged quoted scalar)"
+_COLLECTION = "(untagged collection)"
+
+
+class _Composer(CParser):  # type: ignore[misc]
+    """libyaml's parser and composer. The C composer calls ``resolve`` for
+    every untagged node and the path-resolver hooks for every node; PyYAML's
+    versions run regular expressions in Python and cost half the load time.
+    Here they only record whether a scalar was plain."""
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        if implicit.__class__ is bool:
+            return _COLLECTION
+        return _PLAIN if implicit[0] else _QUOTED
+
+    def descend_resolver(self, parent: Any, index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+
+def _compose_all(text: str, path: str) -> list[Node]:
+    """Root nodes of every document in ``text``; malformed YAML raises.
+
+    libyaml's composer recurses in C and overflows the stack somewhere past
+    20,000 levels, so texts that might nest that deep are measured first
+    (iteratively) and refused beyond ``MAX_DEPTH``."""
+    if _may_nest_deeper_than(text, _C_SAFE_DEPTH):
+        depth, line = _max_depth(text, path)
+        if depth > MAX_DEPTH:
+            raise ShipyardError(
+                f"YAML nests more than {MAX_DEPTH} levels deep",
+                file=path, line=line, check=YAML_LIMIT,
+                hint="Kubernetes objects nest a few dozen levels at most: check the file is what you meant",
+            )
+    composer = _new_composer(text, path)
+    roots: list[Node] = []
+    try:
+        while composer.check_node():
+            roots.append(composer.get_node())
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, text, path) from None
+    finally:
+        composer.dispose()
+    return roots
+
+
+_C_SAFE_DEPTH = 10_000
+_CHAIN = re.compile(r"(?:[-?:][ \t]+){2,}")
+
+
+def _may_nest_deeper_than(text: str, limit: int) -> bool:
+    """A cheap test, at C speed, that ``text`` cannot nest ``limit`` levels.
+
+    Every level of nesting costs a flow bracket, or (for block collections)
+    more indentation at least every second level, or a block indicator
+    (``- ``, ``? ``) on the same line as its parent's."""
+    if len(text) < limit:
+        return False
+    third = limit // 3
+    if text.count("[") + text.count("{") >= third:
+        return True
+    if "\n" + " " * (third // 2) in text or text.startswith(" " * (third // 2)):
+        return True
+    if text.count("- ") + text.count("-\t") + text.count("? ") + text.count("?\t") < third:
+        return False
+    return any(len(m.group()) >= third for m in _CHAIN.finditer(text))
+
+
+def _new_composer(text: str, path: str) -> _Composer:
+    try:
+        return _Composer(text)
+    except UnicodeEncodeError as exc:
+        line = text.count("\n", 0, exc.start) + 1
+        raise ShipyardError(
+            "text is not valid Unicode (it holds a lone surrogate)", file=path, line=line,
+            check=INVALID_YAML, hint="save the file as UTF-8",
+        ) from None
+
+
+def _yaml_error(exc: yaml.YAMLError, text: str, path: str) -> ShipyardError:
+    mark = getattr(exc, "problem_mark", None)
+    line: int | None = None
+    if mark is not None:
+        line = mark.line + 1
+    elif isinstance(exc, yaml.reader.ReaderError):
+        line = text.encode("utf-8", "surrogatepass")[: exc.position].count(b"\n") + 1
+    problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or str(exc)
+    context = getattr(exc, "context", None)
+    message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
+    return ShipyardError(message, file=path, line=line, check=INVALID_YAML, hint="fix the YAML syntax at that line")
+
+
+def _max_depth(text: str, path: str) -> tuple[int, int]:
+    """Nesting depth from libyaml's event stream (iterative, so it cannot
+    overflow), stopping once past ``MAX_DEPTH``; and the line where."""
+    parser = _new_composer(text, path)
+    depth = deepest = 0
+    line = 1
+    try:
+        while True:
+            event = parser.get_event()
+            if event is None or isinstance(event, yaml.StreamEndEvent):
+                break
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > deepest:
+                    deepest, line = depth, event.start_mark.line + 1
+                    if deepest > MAX_DEPTH:
+                        break
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, text, path) from None
+    finally:
+        parser.dispose()
+    return deepest, line
+
+
+# --------------------------------------------------------------------------
+# Construction: nodes -> plain Python values, duplicate keys noted.
+
+
+class _LimitError(Exception):
+    def __init__(self, message: str, node: Node) -> None:
+        super().__init__(message)
+        self.node = node
+
+
+@dataclass
+class _Duplicate:
+    mapping: MappingNode
+    key: str
+    line: int
+    first_line: int
+
+
+class _Builder:
+    """Builds one text's documents. ``budget`` counts collection entries
+    built; it only runs out when aliases expand far beyond the text."""
+
+    __slots__ = ("budget", "duplicates")
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.duplicates: list[_Duplicate] = []
+
+    def build(self, node: Node) -> Any:
+        try:
+            return self._value(node)
+        except RecursionError:
+            raise _LimitError(f"YAML nests deeper than Python can follow (limit {MAX_DEPTH})", node) from None
+
+    def _value(self, node: Node) -> Any:
+        cls = node.__class__
+        if cls is ScalarNode:
+            tag = node.tag
+            if tag is _PLAIN:
+                return _plain(node.value)
+            if tag is _QUOTED:
+                return node.value
+            return _tagged(node)
+        if cls is MappingNode:
+            pairs = node.value
+            self.budget -= len(pairs)
+            if self.budget < 0:
+                raise _LimitError("YAML aliases expand beyond the size limit (an alias bomb or a recursive alias)", node)
+            out: dict[str, Any] = {}
+            value = self._value
+            merges: list[Node] | None = None
+            for key_node, value_node in pairs:
+                if key_node.__class__ is not ScalarNode:
+                    raise _TagError(
+                        "a mapping key must be a scalar (JSON objects have string keys)", key_node.start_mark.line + 1
+                    )
+                text = key_node.value
+                tag = key_node.tag
+                if tag is _PLAIN:
+                    key = _CONSTANTS.get(text, text)
+                    if key is not text:
+                        key = _key_text(key)
+                    elif text[0] in _NUMBER_START:
+                        key = _key_text(_number(text))
+                    elif text == _MERGE:
+                        merges = (merges or []) + [value_node]
+                        continue
+                elif tag is _QUOTED:
+                    key = text
+                else:
+                    key = _key_text(_tagged(key_node))
+                if key in out:
+                    self._duplicate(node, key, key_node)
+                out[key] = value(value_node)
+            if merges:
+                self._merge(out, merges)
+            return out
+        if cls is SequenceNode:
+            items = node.value
+            self.budget -= len(items)
+            if self.budget < 0:
+                raise _LimitError("YAML aliases expand beyond the size limit (an alias bomb or a recursive alias)", node)
+            value = self._value
+            return [value(item) for item in items]
+        raise _TagError(f"unexpected YAML node {type(node).__name__}", node.start_mark.line + 1)
+
+    def _merge(self, out: dict[str, Any], values: list[Node]) -> None:
+        """``<<: *base`` (or a list of them): keys the mapping does not set
+        itself come from the merged mappings, earlier ones first."""
+        for value_node in values:
+            sources = value_node.value if value_node.__class__ is SequenceNode else [value_node]
+            for source in sources:
+                merged = self._value(source)
+                if not isinstance(merged, dict):
+                    raise _TagError("`<<` merges mappings only", source.start_mark.line + 1)
+                for key, item in merged.items():
+                    out.setdefault(key, item)
+
+    def _duplicate(self, mapping: MappingNode, key: str, key_node: Node) -> None:
+        first = 0
+        for other, _ in mapping.value:
+            if other is key_node:
+                break
+            if other.__class__ is ScalarNode and other.value == key:
+                first = other.start_mark.line + 1
+                break
+        self.duplicates.append(_Duplicate(mapping, key, key_node.start_mark.line + 1, first))
+
+
+def _tagged(node: ScalarNode) -> Any:
+    convert = _TAGGED_SCALARS.get(node.tag)
+    if convert is None:
+        raise _TagError(
+            f"unsupported YAML tag {node.tag!r} (Kubernetes manifests are plain JSON data: remove the tag)",
+            node.start_mark.line + 1,
+        )
+    try:
+        return convert(node.value)
+    except _TagError as exc:
+        raise _TagError(str(exc), node.start_mark.line + 1) from None
+
+
+# --------------------------------------------------------------------------
+# Paths and lines.
+
+_IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$-]*\Z")
+
+
+def format_path(path: JsonPath) -> str:
+    """``spec.template.spec.containers[0].image`` (keys with dots quoted)."""
+    out: list[str] = []
+    for part in path:
+        if isinstance(part, int):
+            out.append(f"[{part}]")
+        elif _IDENT.match(part):
+            out.append(f".{part}" if out else part)
+        else:
+            out.append(f"[{json.dumps(part)}]")
+    return "".join(out) or "(document)"
+
+
+def _node_path(root: Node, target: Node) -> JsonPath | None:
+    """The JSON path of ``target`` inside ``root`` (aliases followed once)."""
+    stack: list[tuple[Node, JsonPath]] = [(root, ())]
+    seen: set[int] = set()
+    while stack:
+        node, path = stack.pop()
+        if node is target:
+            return path
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.__class__ is MappingNode:
+            for key, value in node.value:
+                if key.__class__ is ScalarNode:
+                    stack.append((value, path + (key.value,)))
+        elif node.__class__ is SequenceNode:
+            for index, item in enumerate(node.value):
+                stack.append((item, path + (index,)))
+    return None
+
+
+def _line_in(root: Node, path: JsonPath) -> int:
+    """Line of the deepest node of ``path`` found under ``root``: a key's own
+    line for mapping entries, the item's line for sequence entries."""
+    node = root
+    line = root.start_mark.line + 1
+    for part in path:
+        if node.__class__ is MappingNode and isinstance(part, str):
+            found = _find_key(node, part)
+            if found is None:
+                break
+            key_node, node = found
+            line = key_node.start_mark.line + 1
+        elif node.__class__ is SequenceNode and isinstance(part, int) and 0 <= part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _find_key(mapping: MappingNode, key: str) -> tuple[Node, Node] | None:
+    found: tuple[Node, Node] | None = None
+    merges: list[Node] = []
+    for key_node, value_node in mapping.value:
+        if key_node.__class__ is not ScalarNode:
+            continue
+        if key_node.value == key:
+            found = (key_node, value_node)  # last one wins, as in the body
+        elif key_node.value == _MERGE and key_node.tag is _PLAIN:
+            merges.extend(value_node.value if value_node.__class__ is SequenceNode else [value_node])
+    if found is None:
+        for merged in merges:
+            if merged.__class__ is MappingNode:
+                found = _find_key(merged, key)
+                if found is not None:
+                    break
+    return found
+
+
+class _DocumentLines:
+    """Finds lines inside one document of a text, parsing it again (with
+    marks) on first use only: most objects never need a field's line."""
+
+    __slots__ = ("text", "first_line", "last_line", "root", "lock")
+
+    def __init__(self, text: str, first_line: int, last_line: int) -> None:
+        self.text = text
+        self.first_line = first_line  # 0-based, first line of the document's root node
+        self.last_line = last_line  # 0-based, line where the root node ends
+        self.root: Node | None = None
+        self.lock = threading.Lock()
+
+    def __call__(self, path: JsonPath) -> int | None:
+        with self.lock:
+            if self.root is None:
+                self.root = self._parse()
+            root = self.root
+        if root is None:
+            return None
+        return _line_in(root, path) + self.first_line
+
+    def _parse(self) -> Node | None:
+        lines = self.text.splitlines(keepends=True)
+        chunk = "".join(lines[self.first_line : self.last_line + 1])
+        try:
+            roots = _compose_all(chunk, "")
+        except ShipyardError:
+            return None
+        return roots[0] if roots else None
+
+
+# --------------------------------------------------------------------------
+# Documents.
+
+
+@dataclass(slots=True)
+class _Document:
+    body: Any  # None for an empty document
+    line: int  # 1-based line of the document's content
+    duplicates: list[tuple[JsonPath, int, int]]  # (path of the key, its line, line of the first one)
+    lines: Callable[[JsonPath], int | None]
+
+
+def _documents(text: str, path: str) -> list[_Document]:
+    """Every document of ``text``; JSON texts take json's C parser."""
+    stripped = text.lstrip()
+    if stripped[:1] in ("{", "["):
+        parsed = _json_document(text)
+        if parsed is not None:
+            return [parsed]
+    roots = _compose_all(text, path)
+    builder = _Builder(len(text) + _ALIAS_SLACK)
+    out: list[_Document] = []
+    for root in roots:
+        try:
+            body = builder.build(root)
+        except _LimitError as exc:
+            raise ShipyardError(
+                str(exc), file=path, line=exc.node.start_mark.line + 1, check=YAML_LIMIT,
+                hint="remove the recursive or exponential aliases (&anchor / *alias), or the deep nesting",
+            ) from None
+        except _TagError as exc:
+            message, line = str(exc), exc.line or root.start_mark.line + 1
+            raise ShipyardError(message, file=path, line=line, check=INVALID_YAML, hint="write plain JSON-compatible YAML") from None
+        duplicates: list[tuple[JsonPath, int, int]] = []
+        if builder.duplicates:
+            for dup in builder.duplicates:
+                duplicates.append(((_node_path(root, dup.mapping) or ()) + (dup.key,), dup.line, dup.first_line))
+            builder.duplicates = []
+        first = root.start_mark.line
+        out.append(_Document(body, first + 1, duplicates, _DocumentLines(text, first, root.end_mark.line)))
+    return out
+
+
+class _DuplicateInJson(Exception):
+    pass
+
+
+def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _DuplicateInJson
+    return out
+
+
+def _json_document(text: str) -> _Document | None:
+    """A JSON text through the C JSON parser; None hands it to the YAML path
+    (not JSON after all, or duplicate keys, whose lines YAML finds)."""
+    try:
+        body = json.loads(text, object_pairs_hook=_json_pairs)
+    except (ValueError, _DuplicateInJson, RecursionError):
+        return None
+    lead = len(text) - len(text.lstrip())
+    first = text.count("\n", 0, lead)
+    return _Document(body, first + 1, [], _DocumentLines(text, first, text.count("\n")))
+
+
+# --------------------------------------------------------------------------
+# Public API.
+
+
+def load_text(text: str, path: str, *, target: str = "") -> Loaded:
+    """Every Kubernetes object in the YAML (or JSON) ``text`` of ``path``.
+
+    Documents that are not objects give SY104 findings; duplicate keys give
+    SY103 findings (the last value wins, as with kubectl). Malformed YAML,
+    unsupported tags, alias bombs and absurd nesting raise ShipyardError."""
+    objects: list[K8sObject] = []
+    findings: list[Finding] = []
+    for doc in _documents(text, path):
+        body = doc.body
+        if body is None:
+            continue
+        if body.__class__ is not dict:
+            what = "a list" if isinstance(body, list) else f"a {_scalar_name(body)}"
+            findings.append(
+                Finding(
+                    NOT_AN_OBJECT, f"document is {what}, not a Kubernetes object", path, doc.line,
+                    hint="each YAML document must be one mapping with apiVersion, kind and metadata", target=target,
+                )
+            )
+            continue
+        obj = K8sObject(body=body, source=Source(path, doc.line), target=target, line_resolver=doc.lines)
+        api_version, kind = body.get("apiVersion"), body.get("kind")
+        complete = api_version and kind and api_version.__class__ is str and kind.__class__ is str
+        for key_path, line, first_line in doc.duplicates:
+            first = f" (first at line {first_line})" if first_line else ""
+            findings.append(
+                Finding(
+                    DUPLICATE_KEY,
+                    f"duplicate key {format_path(key_path)}{first}: only the last value is kept",
+                    path, line,
+                    hint="remove one of the two keys; YAML readers silently drop the earlier value",
+                    object=obj.ref if complete else None,
+                    target=target,
+                )
+            )
+        if not complete:
+            missing = [name for name in ("apiVersion", "kind") if not isinstance(body.get(name), str) or not body.get(name)]
+            findings.append(
+                Finding(
+                    NOT_AN_OBJECT,
+                    f"document has no {' and no '.join(missing)}: it is not a Kubernetes object",
+                    path, doc.line,
+                    hint="add apiVersion and kind (or keep non-object YAML out of manifest folders)",
+                    target=target,
+                )
+            )
+            continue
+        objects.append(obj)
+    return Loaded(objects, findings)
+
+
+def _scalar_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return "string"
+
+
+def load_file(path: Path, rel: str, *, target: str = "") -> Loaded:
+    """``load_text`` of a file, read as UTF-8 (a BOM is allowed)."""
+    return load_text(read_text(path, rel), rel, target=target)
+
+
+def load_documents(text: str, path: str) -> list[tuple[Any, int]]:
+    """Every non-empty document of ``text`` as plain data, with its 1-based
+    start line: for YAML that is not Kubernetes objects (values files,
+    kustomization.yaml). Duplicate keys keep the last value."""
+    return [(doc.body, doc.line) for doc in _documents(text, path) if doc.body is not None]
+
+
+def read_text(path: Path, rel: str) -> str:
+    """A file's text; a clear error when it is missing or not UTF-8."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ShipyardError(f"cannot read file: {exc.strerror or exc}", file=rel, check="SY900") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ShipyardError(
+            f"file is not UTF-8 text (byte 0x{data[exc.start]:02x} at line {line})",
+            file=rel, line=line, check=INVALID_YAML, hint="save the file as UTF-8",
+        ) from None
