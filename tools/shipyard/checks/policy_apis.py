@@ -5,12 +5,13 @@ server of the cluster also asks "do I still serve it". The answer depends
 on the cluster's Kubernetes version (``kubernetesVersion`` in its
 cluster.yaml), so the same manifest passes for one cluster and breaks the
 next upgrade of another. Custom resources follow the CRDs the repository
-installs: a CRD version marked ``deprecated`` warns, one not ``served`` is
-refused.
+installs: a CRD version marked ``deprecated`` warns (a version the CRD does
+not serve at all is SY105's, found with the CRD's schema).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable
 
 from shipyard.checks import check
@@ -20,13 +21,20 @@ from shipyard.findings import Finding
 from shipyard.kube_versions import format_minor, status
 
 
-def crd_versions(ctx: CheckContext) -> dict[tuple[str, str], dict[str, dict]]:
-    """(apiVersion, kind) -> {"served": bool, "deprecated": bool, "warning": str}
-    for every version of every CRD rendered in this run (and the context's)."""
+@dataclass(frozen=True)
+class CrdVersion:
+    served: bool
+    deprecated: bool
+    warning: str
+
+
+def crd_versions(ctx: CheckContext) -> dict[tuple[str, str], CrdVersion]:
+    """(apiVersion, kind) -> how its CRD serves it, for every version of
+    every CRD rendered in this run (and the context's)."""
     cached = ctx.cache.get("crd-versions")
     if isinstance(cached, dict):
         return cached
-    found: dict[tuple[str, str], dict[str, object]] = {}
+    found: dict[tuple[str, str], CrdVersion] = {}
     for obj in ctx.crds():
         if obj.group != "apiextensions.k8s.io":
             continue
@@ -38,13 +46,13 @@ def crd_versions(ctx: CheckContext) -> dict[tuple[str, str], dict[str, dict]]:
             version = as_dict(version)
             name = version.get("name")
             if isinstance(name, str):
-                found[(f"{group}/{name}", kind)] = {
-                    "served": version.get("served", True) is not False,
-                    "deprecated": version.get("deprecated") is True,
-                    "warning": str(version.get("deprecationWarning") or ""),
-                }
+                found[(f"{group}/{name}", kind)] = CrdVersion(
+                    served=version.get("served", True) is not False,
+                    deprecated=version.get("deprecated") is True,
+                    warning=str(version.get("deprecationWarning") or ""),
+                )
     ctx.cache["crd-versions"] = found
-    return found  # type: ignore[return-value]
+    return found
 
 
 @check(
@@ -55,7 +63,6 @@ def crd_versions(ctx: CheckContext) -> dict[tuple[str, str], dict[str, dict]]:
     "Move the object to the replacement apiVersion (and its schema); for a chart, upgrade the chart pin.",
 )
 def removed_apis(ctx: CheckContext) -> Iterable[Finding]:
-    crds = crd_versions(ctx)
     for target in ctx.targets:
         for obj in target.objects:
             result = status(obj.api_version, obj.kind, target.kube_version)
@@ -68,12 +75,6 @@ def removed_apis(ctx: CheckContext) -> Iterable[Finding]:
                     f"(the cluster runs {target.kube_version}){instead}",
                     path=("apiVersion",),
                     hint=f"change apiVersion to {row.replacement}" if row.replacement else "remove the object",
-                )
-            crd = crds.get((obj.api_version, obj.kind))
-            if crd and not crd["served"]:
-                yield Finding.on(
-                    obj, "SY314", f"{obj.api_version} {obj.kind} is not served by the CRD this repository installs",
-                    path=("apiVersion",), hint="use a version the CRD serves",
                 )
 
 
@@ -102,8 +103,8 @@ def deprecated_apis(ctx: CheckContext) -> Iterable[Finding]:
                     severity="warning",
                 )
             crd = crds.get((obj.api_version, obj.kind))
-            if crd and crd["served"] and crd["deprecated"]:
-                warning = f": {crd['warning']}" if crd["warning"] else ""
+            if crd and crd.served and crd.deprecated:
+                warning = f": {crd.warning}" if crd.warning else ""
                 yield Finding.on(
                     obj, "SY315", f"{obj.api_version} {obj.kind} is deprecated by its CRD{warning}",
                     path=("apiVersion",), hint="use the CRD's storage version", severity="warning",

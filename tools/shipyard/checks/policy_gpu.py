@@ -26,6 +26,7 @@ from shipyard.checks import check
 from shipyard.checks.context import CheckContext, RenderedTarget
 from shipyard.checks.policies import PodSpecRef, all_pod_specs, as_dict, as_list, dig, pod_gpus
 from shipyard.findings import Finding
+from shipyard.objects import JsonPath
 
 if TYPE_CHECKING:
     from shipyard.repo import Cluster
@@ -154,7 +155,7 @@ def gpu_scheduling(ctx: CheckContext) -> Iterable[Finding]:
     "nodes were added.",
 )
 def gpu_capacity(ctx: CheckContext) -> Iterable[Finding]:
-    usage: dict[str, dict[tuple[str, str, str, tuple], tuple[int, str]]] = {}
+    usage: dict[str, dict[tuple[str, str, str, JsonPath], tuple[int, str]]] = {}
     clusters: dict[str, "Cluster"] = {}
     for target in ctx.targets:
         for cluster in target_clusters(target, ctx):

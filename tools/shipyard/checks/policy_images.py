@@ -8,7 +8,7 @@ request no longer says what will run.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable
 
 from shipyard.checks import check
 from shipyard.checks.context import CheckContext
@@ -79,7 +79,7 @@ def images_pinned(ctx: CheckContext) -> Iterable[Finding]:
                         )
 
 
-def _prepackaged_node_names(predictor: dict | None) -> set[str]:
+def _prepackaged_node_names(predictor: dict[str, Any] | None) -> set[str]:
     if predictor is None:
         return set()
     return {
