@@ -373,10 +373,13 @@ class _Builder:
                 # A later wave (or hook phase) of the parent waits for this
                 # child and everything it deploys, as Argo CD waits for health.
                 node = self.position[id(obj)]
-                for k in range(node[1] + 1, unit.last + 1):
-                    for label in self.subtree(child.label):
-                        self.edge((label, self.units[label].last), (unit.label, k),
-                                  f"{child.label} (and all it deploys) is in an earlier sync wave of {unit.label}")
+                later = [self.units[unit_label(o)].label for _, o in unit.gitops if self.position[id(o)][1] > node[1]]
+                for label in self.subtree(child.label):
+                    done = (label, self.units[label].last)
+                    for k in range(node[1] + 1, unit.last + 1):
+                        self.edge(done, (unit.label, k), f"{child.label} (and all it deploys) is in an earlier sync wave")
+                    for sibling in later:
+                        self.edge(done, (sibling, 0), f"{child.label} (and all it deploys) is in an earlier sync wave")
         self._depends_on()
         self._inferred()
 
@@ -508,7 +511,12 @@ class _Builder:
             for index, obj in unit.members:
                 members.setdefault(self.position[id(obj)], []).append((index, obj))
         steps = []
+        pending: dict[str, list[str]] = {}  # reasons that reached an empty stage of a unit
         for node in order:
+            reasons = pending.setdefault(node[0], [])
+            for source, reason in self.edges.get(node, {}).items():
+                if reason and source[0] != node[0] and reason not in reasons:
+                    reasons.append(reason)
             items = members.get(node)
             if not items:
                 continue
@@ -519,10 +527,7 @@ class _Builder:
             else:
                 items.sort(key=lambda p: (_kind_rank(p[1]), p[0]))
                 stage = self._stage_name(unit, node[1])
-            after = []
-            for source, reason in self.edges.get(node, {}).items():
-                if reason and source[0] != node[0] and reason not in after:
-                    after.append(reason)
+            after = pending.pop(node[0])
             name = unit.label if not stage else f"{unit.label}: {stage}"
             steps.append(Step(name=name, unit=unit.label, stage=stage or "resources",
                               objects=tuple(o for _, o in items), after=tuple(after)))
@@ -580,10 +585,10 @@ def format_plan(plan: Plan, *, objects: bool = True) -> str:
     (optionally) the objects of each step in apply order."""
     engine = f" ({plan.engine})" if plan.engine else ""
     count = sum(len(s.objects) for s in plan.steps)
-    lines = [f"Apply order for {plan.target}{engine}: {len(plan.steps)} steps, {count} objects"]
+    lines = [f"Apply order for {plan.target}{engine}: {_count(len(plan.steps), 'step')}, {_count(count, 'object')}"]
     for number, step in enumerate(plan.steps, 1):
         lines.append("")
-        lines.append(f"{number}. {step.name}  [{len(step.objects)} objects]")
+        lines.append(f"{number}. {step.name}  [{_count(len(step.objects), 'object')}]")
         for reason in step.after:
             lines.append(f"   after: {reason}")
         if objects:
@@ -595,6 +600,10 @@ def format_plan(plan: Plan, *, objects: bool = True) -> str:
         for item in plan.skipped:
             lines.append(f"   - {describe(item.obj)}: {item.reason}")
     return "\n".join(lines) + "\n"
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def plan_as_json(plan: Plan) -> str:
