@@ -20,21 +20,6 @@ from shipyard.envs import SideEnv
 from shipyard.serving.artifact import sha256_file
 from shipyard.serving.server import RUNTIME_DIR, SeldonServer, pick_ports
 
-# The estimator the iris pipeline trains (pipelines/iris/pipeline.py: train),
-# fitted here in .venv-seldon so serving tests do not depend on kfp.
-TRAIN_SCRIPT = """
-import sys, joblib
-from sklearn.datasets import load_iris
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
-iris = load_iris()
-labels = iris.target_names[iris.target]
-model = Pipeline([("scale", StandardScaler()), ("classify", LogisticRegression(C=3.0, max_iter=1000, random_state=42))])
-model.fit(iris.data, labels)
-joblib.dump(model, sys.argv[1])
-"""
-
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sidecar_env: needs a side virtual environment (.venv-kfp or .venv-seldon)")
@@ -49,7 +34,7 @@ def seldon_env() -> SideEnv:
 def iris_model_dir(seldon_env: SideEnv, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("store") / "iris" / "test"
     folder.mkdir(parents=True)
-    subprocess.run([str(seldon_env.python), "-c", TRAIN_SCRIPT, str(folder / "model.joblib")], check=True, timeout=120)
+    subprocess.run([str(seldon_env.python), str(RUNTIME_DIR / "reference_iris.py"), str(folder / "model.joblib")], check=True, timeout=120)
     return folder
 
 
