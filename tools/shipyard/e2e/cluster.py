@@ -19,11 +19,14 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from shipyard.e2e.plan import Step, describe, step_manifest
 from shipyard.errors import ShipyardError
 from shipyard.objects import K8sObject
+
+if TYPE_CHECKING:
+    from shipyard.e2e.plan import Plan
 
 FIELD_MANAGER = "shipyard-e2e"
 # Errors that mean "not yet" rather than "wrong": a webhook whose server is
@@ -254,3 +257,37 @@ def _capture(kubectl: Kubectl, args: list[str], file: Path, *, keep_empty: bool 
     except ShipyardError as exc:
         text = f"$ kubectl {' '.join(args)}\n{exc}"
     file.write_text(text, encoding="utf-8")
+
+
+def install_plan(kubectl: Kubectl, plan: "Plan", workdir: Path, *, log: Log = print) -> None:
+    """Apply every step of ``plan`` in order, each ready before the next."""
+    for number, step in enumerate(plan.steps, 1):
+        apply_step(kubectl, step, number, workdir, log=log)
+
+
+def wait_for_predictors(kubectl: Kubectl, namespace: str, name: str, predictors: list[str], *,
+                        timeout: float = 900.0, interval: float = 5.0) -> dict[str, Any]:
+    """Wait until the operator reports every predictor of a changed
+    SeldonDeployment (its service in status) and the whole thing Available,
+    then until each of its Deployments has rolled out. A status left over
+    from before the change does not count: the predictors must be listed."""
+    deadline = time.monotonic() + timeout
+    wanted = {f"{name}-{p}" for p in predictors}
+    sdep: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        sdep = seldon_state(kubectl, namespace, name)
+        status = sdep.get("status") or {}
+        services = status.get("serviceStatus") or {}
+        listed = {str(v.get("svcName") or k) for k, v in services.items() if isinstance(v, dict)} if isinstance(services, dict) else set()
+        if status.get("state") == "Available" and wanted <= listed:
+            break
+        time.sleep(interval)
+    else:
+        raise E2EError(f"SeldonDeployment {namespace}/{name} did not become Available with predictors "
+                       f"{sorted(predictors)} within {int(timeout)}s (status: {json.dumps(sdep.get('status'))[:400]})",
+                       check="SY903", hint="events and pod logs are in the diagnostics folder")
+    deployments = kubectl.run("get", "deployments", "-n", namespace, "-l", f"seldon-deployment-id={name}",
+                              "-o", "name").stdout.split()
+    for deployment in deployments:
+        kubectl.run("rollout", "status", deployment, "-n", namespace, f"--timeout={int(timeout)}s", timeout=timeout + 30)
+    return sdep

@@ -99,13 +99,15 @@ def check_node_image(image: str, *, pull: bool = True, pull_timeout: float = 900
     return []
 
 
-def missing_requirements(node_image: str, *, pull: bool = True, need_plugin: bool = True) -> list[Missing]:
-    """Everything the kind suite lacks on this machine (empty: ready to run)."""
+def missing_requirements(node_image: str, *, pull: bool = True, need_plugin: bool = True,
+                         check_image: bool = True) -> list[Missing]:
+    """Everything the kind suite lacks on this machine (empty: ready to run).
+    The node image is looked at (and pulled) only when the rest is there."""
     missing = check_docker()
     missing += check_kind()
     if need_plugin:
         missing += check_pytest_kind()
-    if not missing:  # only worth pulling when everything else is there
+    if check_image and not missing:
         missing += check_node_image(node_image, pull=pull)
     return missing
 

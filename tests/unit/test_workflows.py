@@ -1,0 +1,130 @@
+"""Every file under .github/ is checked against its schema, with the real
+check-jsonschema and the schemas it ships (GitHub workflows, Dependabot,
+issue forms, actions), so a broken workflow fails here and not on GitHub
+after merge. The e2e workflow is also held to its pins: actions by commit
+SHA, kind by the version and checksum in shipyard/e2e/pins.py."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+import yaml
+
+from shipyard.e2e import pins
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+GITHUB = REPO_ROOT / ".github"
+CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
+
+# .github path pattern -> check-jsonschema built-in schema (first match wins).
+SCHEMAS = [
+    ("workflows/*.yml", "vendor.github-workflows"),
+    ("workflows/*.yaml", "vendor.github-workflows"),
+    ("dependabot.yml", "vendor.dependabot"),
+    ("dependabot.yaml", "vendor.dependabot"),
+    ("ISSUE_TEMPLATE/config.yml", "vendor.github-issue-config"),
+    ("ISSUE_TEMPLATE/*.yml", "vendor.github-issue-forms"),
+    ("ISSUE_TEMPLATE/*.yaml", "vendor.github-issue-forms"),
+    ("DISCUSSION_TEMPLATE/*.yml", "vendor.github-discussion"),
+    ("actions/*/action.yml", "vendor.github-actions"),
+    ("actions/*/action.yaml", "vendor.github-actions"),
+]
+# Files GitHub reads that are not YAML and have no schema: checked to be text only.
+PLAIN = ["CODEOWNERS", "*.md", "ISSUE_TEMPLATE/*.md", "PULL_REQUEST_TEMPLATE/*.md"]
+
+
+def schema_for(rel: str) -> str | None:
+    for pattern, schema in SCHEMAS:
+        if fnmatch.fnmatchcase(rel, pattern):
+            return schema
+    return None
+
+
+def github_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+
+
+def validate_github_folder(root: Path) -> list[str]:
+    """Problems with the files under ``root`` (a .github folder); empty when all valid."""
+    problems: list[str] = []
+    by_schema: dict[str, list[Path]] = defaultdict(list)
+    for path in github_files(root):
+        rel = path.relative_to(root).as_posix()
+        schema = schema_for(rel)
+        if schema:
+            by_schema[schema].append(path)
+        elif any(fnmatch.fnmatchcase(rel, p) for p in PLAIN):
+            try:
+                path.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                problems.append(f".github/{rel}: not UTF-8 text")
+        else:
+            problems.append(f".github/{rel}: no schema is known for this file; add it to SCHEMAS or PLAIN "
+                            "in tests/unit/test_workflows.py")
+    for schema, paths in sorted(by_schema.items()):
+        proc = subprocess.run([str(CHECK_JSONSCHEMA), "--builtin-schema", schema, *map(str, paths)],
+                              capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0:
+            problems.append(f"{schema}: {proc.stdout.strip()} {proc.stderr.strip()}".strip())
+    return problems
+
+
+def test_every_file_under_github_matches_its_schema() -> None:
+    files = github_files(GITHUB)
+    assert files, ".github/ holds no file"
+    assert validate_github_folder(GITHUB) == []
+
+
+def test_a_broken_workflow_is_caught(tmp_path: Path) -> None:
+    folder = tmp_path / ".github"
+    (folder / "workflows").mkdir(parents=True)
+    (folder / "workflows" / "bad.yml").write_text(
+        "name: bad\non: [push]\njobs:\n  build:\n    runs-on: ubuntu-24.04\n    steps:\n      - uses: actions/checkout@v4\n"
+        "        run: echo both\n        timeout: 5\n", encoding="utf-8")
+    (folder / "stray.json").write_text("{}", encoding="utf-8")
+    problems = validate_github_folder(folder)
+    assert any(p.startswith("vendor.github-workflows:") and "bad.yml" in p for p in problems), problems
+    assert any("stray.json: no schema is known" in p for p in problems), problems
+
+
+# -- the e2e workflow ------------------------------------------------------------
+
+E2E = GITHUB / "workflows" / "e2e.yml"
+
+
+@pytest.fixture(scope="module")
+def e2e_workflow() -> dict:
+    return yaml.safe_load(E2E.read_text(encoding="utf-8"))
+
+
+def test_e2e_workflow_installs_the_pinned_kind_and_checks_its_checksum(e2e_workflow: dict) -> None:
+    env = e2e_workflow["env"]
+    assert env["KIND_VERSION"] == pins.KIND_VERSION
+    assert env["KIND_SHA256"] == pins.KIND_SHA256["amd64"]
+    assert env["PYTEST_KIND"] == pins.PYTEST_KIND_REQUIREMENT
+    steps = e2e_workflow["jobs"]["kind"]["steps"]
+    install = next(s["run"] for s in steps if "kind" in s.get("name", "").lower() and "run" in s)
+    assert "sha256sum --check" in install and "${KIND_VERSION}" in install
+
+
+def test_e2e_workflow_pins_actions_by_commit_and_uploads_logs_on_failure(e2e_workflow: dict) -> None:
+    text = E2E.read_text(encoding="utf-8")
+    uses = re.findall(r"uses:\s*(\S+)(.*)", text)
+    assert uses
+    for ref, comment in uses:
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", ref), f"{ref} is not pinned by commit SHA"
+        assert re.search(r"#\s*v\d+\.\d+\.\d+", comment), f"{ref}: say which release the SHA is"
+    steps = e2e_workflow["jobs"]["kind"]["steps"]
+    runs = [s.get("run", "") for s in steps]
+    assert any(r.strip() == "make setup" for r in runs)
+    suite = next(i for i, r in enumerate(runs) if r.startswith(".venv/bin/shipyard e2e --logs"))
+    logs = runs[suite].split("--logs", 1)[1].split()[0]
+    upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@"))
+    assert upload["if"] == "failure()" and upload["with"]["path"] == logs
+    assert steps.index(upload) > suite
