@@ -452,3 +452,14 @@ def test_objects_built_by_hand_follow_the_same_rules() -> None:
     objects.append(obj({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n", "labels": {"a": "b"}}}, root))
     with pytest.raises(PlanError, match="deployed twice with different content"):
         build_plan(RenderedTarget(root, "entrypoint", objects, "1.33.0", engine="flux"))
+
+
+def test_pins_name_a_node_image_for_every_supported_minor() -> None:
+    from shipyard.e2e.pins import NODE_IMAGES, node_image_for
+    from shipyard.errors import ShipyardError
+
+    for minor, image in NODE_IMAGES.items():
+        assert image.startswith(f"kindest/node:v{minor}.") and "@sha256:" in image
+        assert node_image_for(f"{minor}.0") == image
+    with pytest.raises(ShipyardError, match="no kind node image is pinned for Kubernetes 1.20"):
+        node_image_for("1.20.0")

@@ -209,3 +209,86 @@ def test_istiod_with_chart_defaults_runs_a_latest_image_and_values_fix_it() -> N
     pinned = _render_chart("istiod-1.30.3.tgz", "istiod", "istio-system", "--set", "global.tag=1.30.3")
     kept, _ = apply_waivers(_policy_findings(pinned), {}, {})
     assert kept == []
+
+
+# --- malformed input never raises ----------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_leaf = st.one_of(st.none(), st.booleans(), st.integers(-3, 300), st.sampled_from(
+    ["", "*", "latest", "nginx", "SKLEARN_SERVER", "UNKNOWN_TYPE", "1Gi", "100m", "true", "nvidia.com/gpu", "Ingress"]))
+_keys = st.sampled_from([
+    "predictors", "graph", "children", "componentSpecs", "spec", "containers", "initContainers", "name", "image",
+    "resources", "limits", "requests", "nvidia.com/gpu", "traffic", "shadow", "replicas", "hpaSpec", "minReplicas",
+    "implementation", "modelUri", "template", "volumes", "hostPath", "securityContext", "privileged", "rules",
+    "verbs", "podSelector", "policyTypes", "ingress", "data", "stringData", "sops", "tolerations", "nodeSelector",
+    "logger", "endpoint", "type", "annotations", "metadata", "labels", "pdbSpec", "selector", "protocol",
+])
+_values = st.recursive(_leaf, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(_keys, inner, max_size=4)),
+                       max_leaves=25)
+_kinds = st.sampled_from([
+    ("machinelearning.seldon.io/v1", "SeldonDeployment"), ("apps/v1", "Deployment"), ("v1", "Pod"), ("v1", "Secret"),
+    ("batch/v1", "CronJob"), ("kubeflow.org/v1", "PyTorchJob"), ("rbac.authorization.k8s.io/v1", "Role"),
+    ("networking.k8s.io/v1", "NetworkPolicy"), ("policy/v1", "PodDisruptionBudget"), ("v1", "ConfigMap"),
+    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"), ("autoscaling/v2", "HorizontalPodAutoscaler"),
+])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(_kinds, _values, _values), min_size=1, max_size=4))
+def test_checks_survive_malformed_objects(docs: list) -> None:
+    objects = [
+        _obj({"apiVersion": api, "kind": kind, "metadata": {"name": "x", "namespace": "models"}, "spec": spec, "data": extra,
+              "rules": extra})
+        for (api, kind), spec, extra in docs
+    ]
+    cluster = _gpu_cluster("prod-a", 1)
+    ctx = CheckContext([RenderedTarget("overlays/production", "overlay", objects, "1.33.0", cluster=cluster, environment="production")])
+    for check_id in cases.runnable("SY2") + POLICY_CHECKS:
+        for finding in cases.run(check_id, ctx):
+            assert finding.check == check_id and finding.message
+
+
+def _paths(value: object, prefix: tuple = ()) -> list[tuple]:
+    found = [prefix]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += _paths(item, (*prefix, i))
+    return found
+
+
+def _replace(value: object, path: tuple, new: object) -> object:
+    if not path:
+        return new
+    head, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        return {k: (_replace(v, rest, new) if k == head else v) for k, v in value.items()}
+    assert isinstance(value, list)
+    return [(_replace(v, rest, new) if i == head else v) for i, v in enumerate(value)]
+
+
+_FIXTURE_BODIES = [
+    (case.parent.name, o.body)
+    for case in sorted(cases.FIXTURES.glob("SY*/*"))
+    for o in cases.load_case(case).targets[0].objects
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_checks_survive_fixture_objects_with_a_field_broken(data: st.DataObject) -> None:
+    # Take a realistic object and replace one of its fields (anywhere) by a value of the wrong shape.
+    _, body = data.draw(st.sampled_from(_FIXTURE_BODIES))
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(_paths(body)[1:] or [("spec",)]))
+        body = _replace(body, path, data.draw(_values))
+    obj = _obj(body if isinstance(body, dict) else {"kind": "Broken"})
+    cluster = _gpu_cluster("prod-a", 1)
+    ctx = CheckContext([RenderedTarget("overlays/production", "overlay", [obj], "1.33.0", cluster=cluster, environment="production")])
+    for check_id in cases.runnable("SY2") + POLICY_CHECKS:
+        for finding in cases.run(check_id, ctx):
+            assert finding.check == check_id and finding.message

@@ -1,0 +1,89 @@
+"""This repository's own models: their pins pass the model checks, and
+their monitoring is valid against the prometheus-operator CRDs."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from shipyard import models as m
+from shipyard.checks import load_all
+from shipyard.repo import Repository
+from shipyard.validate import validate
+
+ROOT = Path(__file__).resolve().parents[2]
+REPO = Repository.load(ROOT)
+MONITORING = sorted(p for p in (ROOT / "models").glob("*/monitoring") if (p / "kustomization.yaml").is_file())
+
+
+def test_model_pins_pass_the_model_checks() -> None:
+    envs = m.environments(REPO)
+    assert envs == ["dev", "staging", "production"]
+    only = {k for k in load_all() if k.startswith("SY5")}
+    report = validate(REPO, [f"overlays/{e}/models" for e in envs], only=only, use_cache=False, jobs=2, cwd=ROOT)
+    assert [(f.check, f.location, f.message) for f in report.findings] == []
+
+
+def test_every_model_yaml_is_valid() -> None:
+    for name in m.model_names(REPO):
+        model, problems = m.model_problems(REPO, name)
+        assert problems == [] and model is not None, problems
+
+
+def _strict(schema: Any) -> Any:
+    """The CRD's structural schema as the API server applies it: fields not
+    declared are rejected unless the schema preserves unknown fields."""
+    if isinstance(schema, dict):
+        out = {k: _strict(v) for k, v in schema.items()}
+        if "properties" in out and "additionalProperties" not in out and not out.get("x-kubernetes-preserve-unknown-fields"):
+            out["additionalProperties"] = False
+        if out.get("x-kubernetes-int-or-string"):
+            out.pop("type", None)
+            out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
+        return out
+    if isinstance(schema, list):
+        return [_strict(v) for v in schema]
+    return schema
+
+
+def _crd_schemas(mirror: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    schemas = {}
+    for path in sorted((mirror / "crds" / "prometheus-operator").glob("*.yaml")):
+        crd = yaml.safe_load(path.read_text())
+        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+        for version in crd["spec"]["versions"]:
+            if version.get("served"):
+                schemas[(f"{group}/{version['name']}", kind)] = _strict(copy.deepcopy(version["schema"]["openAPIV3Schema"]))
+    return schemas
+
+
+@pytest.mark.parametrize("folder", MONITORING, ids=[p.parent.name for p in MONITORING])
+def test_monitoring_matches_the_prometheus_operator_crds(folder: Path, mirror_dir: Path) -> None:
+    schemas = _crd_schemas(mirror_dir)
+    objects = m.kustomize(REPO, folder)
+    assert {o["kind"] for o in objects} == {"PodMonitor", "PrometheusRule"}
+    for obj in objects:
+        schema = schemas[(obj["apiVersion"], obj["kind"])]
+        errors = [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(obj)]
+        assert errors == [], f"{obj['kind']} {obj['metadata']['name']}: {errors}"
+    monitor = next(o for o in objects if o["kind"] == "PodMonitor")
+    model = folder.parent.name
+    assert monitor["spec"]["selector"]["matchLabels"] == {"seldon-deployment-id": model}
+    rules = next(o for o in objects if o["kind"] == "PrometheusRule")
+    exprs = [r["expr"] for g in rules["spec"]["groups"] for r in g["rules"]]
+    assert any("seldon_api_executor_server_requests_seconds_count" in e and 'code!~"2.."' in e for e in exprs)
+    assert any("histogram_quantile" in e and "seldon_api_executor_server_requests_seconds_bucket" in e for e in exprs)
+    assert all(f'deployment_name="{model}"' in e for e in exprs)
+
+
+def test_strict_crd_schema_rejects_a_typo(mirror_dir: Path) -> None:
+    schemas = _crd_schemas(mirror_dir)
+    bad = {"apiVersion": "monitoring.coreos.com/v1", "kind": "PodMonitor", "metadata": {"name": "x"},
+           "spec": {"selector": {}, "podMetricsEndpoints": [{"port": "metrics", "pth": "/prometheus"}]}}
+    errors = list(jsonschema.Draft7Validator(schemas[("monitoring.coreos.com/v1", "PodMonitor")]).iter_errors(bad))
+    assert errors and "pth" in errors[0].message
