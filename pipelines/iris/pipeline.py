@@ -156,8 +156,9 @@ def register(
     """Publish model.joblib to the model store and record the version with `shipyard register`.
 
     `shipyard register` edits models/<model>/model.yaml in the checkout at
-    repo_root and, with git_commit, commits the change on a new branch (the
-    pull request a person reviews); without it, it only edits the files.
+    repo_root and, with git_commit (--commit), commits the change on a new
+    branch (the pull request a person reviews); without it, it only edits
+    the files.
     The store folder of a version is immutable: publishing the same version
     again with different bytes is refused, publishing identical bytes is a
     no-op. Returns the version's URI.
@@ -224,8 +225,8 @@ def register(
             executable, "register", model_name, "--version", version, "--uri", uri,
             "--metrics", metrics_file, "--sha256", digest, "--pipeline-run", pipeline_run,
         ]
-        if not git_commit:
-            command.append("--no-commit")
+        if git_commit:
+            command.append("--commit")
         print("running:", shlex.join(command))
         try:
             done = subprocess.run(command, cwd=repo_root or None, capture_output=True, text=True, timeout=300)
