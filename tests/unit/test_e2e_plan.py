@@ -56,8 +56,7 @@ def step_index(plan: Plan, predicate) -> list[int]:
 
 @pytest.fixture(scope="module")
 def kind_e2e(mirror_dir: Path):
-    if not (REPO_ROOT / "clusters" / "kind-e2e" / "cluster.yaml").is_file():
-        pytest.skip("clusters/kind-e2e/cluster.yaml does not exist yet")
+    assert (REPO_ROOT / "clusters" / "kind-e2e" / "cluster.yaml").is_file(), "the kind suite's cluster is missing"
     repo = Repository.load(REPO_ROOT)
     target = render_entry_point(repo, "kind-e2e", "flux")
     return target, build_plan(target)
