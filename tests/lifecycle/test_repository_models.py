@@ -14,7 +14,8 @@ import yaml
 from shipyard import models as m
 from shipyard.checks import load_all
 from shipyard.repo import Repository
-from shipyard.validate import validate
+from shipyard.checks.context import CheckContext
+from shipyard.validate import make_renderer, render_all, run_checks, target_for_path
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO = Repository.load(ROOT)
@@ -25,8 +26,16 @@ def test_model_pins_pass_the_model_checks() -> None:
     envs = m.environments(REPO)
     assert envs == ["dev", "staging", "production"]
     only = {k for k in load_all() if k.startswith("SY5")}
-    report = validate(REPO, [f"overlays/{e}/models" for e in envs], only=only, use_cache=False, jobs=2, cwd=ROOT)
-    assert [(f.check, f.location, f.message) for f in report.findings] == []
+    renderer = make_renderer(REPO, use_cache=False)
+    try:
+        targets = render_all(renderer, [target_for_path(REPO, f"overlays/{e}/models", ROOT) for e in envs], 2)
+    finally:
+        if renderer.mirror:
+            renderer.mirror.close()
+    assert {t.environment for t in targets} == set(envs)
+    assert sum(o.kind == "SeldonDeployment" for t in targets for o in t.objects) == 3
+    findings = run_checks(CheckContext(targets=targets, repo=REPO), only)
+    assert [(f.check, f.location, f.message) for f in findings] == []
 
 
 def test_every_model_yaml_is_valid() -> None:

@@ -29,8 +29,10 @@ from typing import Any, Callable
 import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import CommentMark
 from ruamel.yaml.error import YAMLError as RuamelError
 from ruamel.yaml.scalarstring import LiteralScalarString
+from ruamel.yaml.tokens import CommentToken
 
 from shipyard import gitops_git as gitx
 from shipyard import models as m
@@ -352,33 +354,66 @@ def _set_managed_patch(data: CommentedMap, model: str, state: PinState, rel: str
 
 def _rewrite_ops(patch_text: str, state: PinState, rel: str) -> str:
     """The JSON 6902 operations with replicas/traffic set to ``state``;
-    the owner's other operations and comments stay in place."""
+    the owner's other operations and comments stay in place.
+
+    Existing operations are updated in place (their comments stay with
+    them); the comment that followed the managed block (ruamel attaches it
+    to the block's last value) is moved to the block's new last operation,
+    so it stays above whatever came next."""
     rt, ops = _load_rt(patch_text if patch_text.strip() else "[]", rel)
     if ops is None:
         ops = CommentedSeq()
-    if not isinstance(ops, list):
+    if not isinstance(ops, CommentedSeq):
         raise ShipyardError("a SeldonDeployment patch must be a list of JSON 6902 operations", file=rel, check="SY902")
-    keep: list[Any] = []
-    insert_at = None
-    for op in ops:
-        path = str(op.get("path", "")) if isinstance(op, dict) else ""
-        if re.match(r"^/spec/predictors/\d+/(replicas|traffic)$", path):
-            insert_at = len(keep) if insert_at is None else insert_at
-            continue
-        keep.append(op)
-    wanted = [CommentedMap([("op", "replace"), ("path", f"/spec/predictors/{i}/{name}"), ("value", value)])
-              for i, name, value in state.managed_ops()]
-    position = len(keep) if insert_at is None else insert_at
-    result = keep[:position] + wanted + keep[position:]
-    if isinstance(ops, CommentedSeq):
-        # reuse the sequence object so comments attached to it survive
-        del ops[:]
-        ops.extend(result)
-        out = ops
-    else:
-        out = CommentedSeq(result)
+    managed_at = [i for i, op in enumerate(ops) if _managed_key(op) is not None]
+    existing = {_managed_key(ops[i]): ops[i] for i in managed_at}
+    trailing = _take_following_comment(ops[managed_at[-1]]) if managed_at else None
+    block = []
+    for index, name, value in state.managed_ops():
+        op = existing.get((index, name))
+        if op is None:
+            op = CommentedMap([("op", "replace"), ("path", f"/spec/predictors/{index}/{name}"), ("value", value)])
+        else:
+            op["value"] = value
+        block.append(op)
+    position = managed_at[0] if managed_at else len(ops)
+    for i in reversed(managed_at):
+        del ops[i]
+    for offset, op in enumerate(block):
+        ops.insert(position + offset, op)
+    if trailing is not None:
+        last = block[-1]
+        key = list(last.keys())[-1]
+        entry = last.ca.items.setdefault(key, [None, None, None, None])
+        if entry[2] is None:
+            entry[2] = trailing
+        else:  # keep its own end-of-line comment, then the moved lines
+            entry[2].value = entry[2].value.rstrip("\n") + trailing.value
     rt.indent(mapping=2, sequence=2, offset=0)
-    return _dump_rt(rt, out).rstrip("\n")
+    return _dump_rt(rt, ops).rstrip("\n")
+
+
+def _take_following_comment(op: Any) -> CommentToken | None:
+    """Detach the full-line comments ruamel stored after ``op``'s last value
+    (they introduce what follows), leaving its end-of-line comment."""
+    if not isinstance(op, CommentedMap) or not op:
+        return None
+    entry = op.ca.items.get(list(op.keys())[-1])
+    token = entry[2] if entry and len(entry) > 2 else None
+    if not isinstance(token, CommentToken):
+        return None
+    first, newline, rest = token.value.partition("\n")
+    if not rest.strip():
+        return None
+    token.value = first + newline
+    return CommentToken("\n" + rest, CommentMark(0), None)
+
+
+def _managed_key(op: Any) -> tuple[int, str] | None:
+    if not isinstance(op, dict):
+        return None
+    match = re.match(r"^/spec/predictors/(\d+)/(replicas|traffic)$", str(op.get("path", "")))
+    return (int(match.group(1)), match.group(2)) if match else None
 
 
 def add_to_env_models(repo: Repository, env: str, model: str) -> tuple[Path, str] | None:
@@ -996,7 +1031,17 @@ def plan_register(
     doc = m.parse_yaml(new_text, model.rel)
     problems = m.schema_problems(doc, model.rel) or m.semantic_problems(doc, model.rel, model_name, m.environments(repo))
     if problems:
-        raise ShipyardError("the new version is invalid: " + "; ".join(p.message for p in problems),
+        prefix = f"spec.versions[{len(data['spec']['versions']) - 1}]."
+        flags = {"modelUri": "--uri", "sha256": "--sha256", "version": "--version", "metrics": "--metrics",
+                 "created": "--created", "pipelineRun": "--pipeline-run"}
+
+        def said(message: str) -> str:
+            if message.startswith(prefix):
+                field, _, rest = message[len(prefix):].partition(":")
+                return f"{flags.get(field.split('.')[0], field)}:{rest}"
+            return message
+
+        raise ShipyardError("the new version is invalid: " + "; ".join(said(p.message) for p in problems),
                             hint="check --version, --uri, --sha256 and the metrics file (schema: docs/models.md)",
                             check="SY501")
     new_model = m._build(model_name, model.rel, doc)

@@ -25,13 +25,21 @@ def add_repo_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repo", type=Path, default=None, help="repository root (default: found from the current folder)")
 
 
-def add_change_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options every command that changes the repository shares."""
+def add_change_arguments(parser: argparse.ArgumentParser, *, commit_by_default: bool = True) -> None:
+    """Options every command that changes the repository shares. Changes
+    that deploy something commit by default (a reviewed pull request);
+    `register` only records a fact and edits files unless asked to commit."""
     add_repo_argument(parser)
     git = parser.add_argument_group("git")
+    if commit_by_default:
+        git.add_argument("--no-commit", dest="commit", action="store_false",
+                         help="only edit the files; no branch, no commit")
+    else:
+        git.add_argument("--commit", dest="commit", action="store_true",
+                         help="commit the change on a new branch (default: only edit the files)")
+    parser.set_defaults(commit=commit_by_default)
     git.add_argument("--branch", help="name of the branch to create (default: derived from the change)")
     git.add_argument("--no-branch", action="store_true", help="commit on the current branch")
-    git.add_argument("--no-commit", action="store_true", help="only edit the files; no branch, no commit")
     out = parser.add_argument_group("pull request")
     out.add_argument("--pr-title", type=Path, metavar="FILE", help="write the pull request title to FILE")
     out.add_argument("--pr-body", type=Path, metavar="FILE", help="write the pull request body (markdown) to FILE")
@@ -43,7 +51,7 @@ def repository(args: argparse.Namespace) -> Repository:
 
 
 def git_options(args: argparse.Namespace) -> GitOptions:
-    return GitOptions(commit=not args.no_commit, new_branch=not args.no_branch, branch=args.branch)
+    return GitOptions(commit=args.commit, new_branch=not args.no_branch, branch=args.branch)
 
 
 def run_change(args: argparse.Namespace, make_plan: "callable[[Repository], Plan]") -> int:

@@ -1,5 +1,6 @@
 """Register a trained model version in models/<model>/model.yaml and
-generate its version components; the last step of a training pipeline.
+generate its version components; the last step of a training pipeline. It edits files only; --commit makes
+a branch and a commit for a pull request.
 
   shipyard register iris --version 1.1.0 --uri gs://bucket/iris/1.1.0 \\
       --metrics metrics.json --sha256 <hex> --pipeline-run <run id>
@@ -21,13 +22,13 @@ HELP = "register a trained model version (or --sync its components)"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="the model (a folder under models/)")
     parser.add_argument("--version", help="the new version id, e.g. 1.1.0")
-    parser.add_argument("--uri", help="the artifact's immutable location (gs://, s3://, https://, pvc://)")
+    parser.add_argument("--uri", help="the artifact's immutable location (gs://, s3://, https://, pvc://; file:// for local runs)")
     parser.add_argument("--metrics", metavar="FILE", help="JSON or YAML metrics: {name: number} or Kubeflow's metrics list")
     parser.add_argument("--sha256", help="sha256 of the artifact")
     parser.add_argument("--pipeline-run", help="the training pipeline run id or URL")
     parser.add_argument("--created", help="registration time, RFC 3339 (default: now)")
     parser.add_argument("--sync", action="store_true", help="only regenerate the version components from model.yaml")
-    add_change_arguments(parser)
+    add_change_arguments(parser, commit_by_default=False)
 
 
 def run(args: argparse.Namespace) -> int:

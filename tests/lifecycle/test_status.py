@@ -1,0 +1,38 @@
+"""status: model x environment x cluster, from the rendered overlays."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import LifecycleRepo
+
+
+def test_status_table(lc: LifecycleRepo) -> None:
+    run = lc.shipyard("status")
+    assert run.code == 0, run.err
+    lines = [line.split() for line in run.out.splitlines()]
+    assert lines[0] == ["MODEL", "ENV", "CLUSTER", "VERSION", "ROLE", "TRAFFIC", "REPLICAS", "GPUS"]
+    assert lines[1:] == [
+        ["iris", "dev", "dev-kind", "1.0.0", "stable", "100%", "1", "0"],
+        ["iris", "staging", "staging-1", "1.0.0", "stable", "100%", "1", "0"],
+        ["iris", "production", "prod-eu", "1.0.0", "stable", "100%", "2", "0"],
+        ["iris", "production", "prod-us", "1.0.0", "stable", "100%", "2", "0"],
+        ["resnet", "dev", "dev-kind", "2026.10", "stable", "100%", "1", "1"],
+    ]
+
+
+def test_status_json_follows_the_repository(lc: LifecycleRepo) -> None:
+    lc.shipyard("promote", "resnet", "--to", "staging", "--force", "--reason", "first GPU staging run", "--no-branch")
+    lc.shipyard("promote", "resnet", "--to", "production", "--no-branch")
+    data = json.loads(lc.shipyard("status", "resnet", "--format", "json").out)
+    rows = [(r["environment"], r["cluster"], r["version"], r["replicas"], r["gpus"], r["model_uri"])
+            for r in data["placements"]]
+    uri = "s3://vision-models/resnet/2026.10"
+    assert rows == [("dev", "dev-kind", "2026.10", 1, 1, uri), ("staging", "staging-1", "2026.10", 1, 1, uri),
+                    ("production", "prod-eu", "2026.10", 3, 3, uri), ("production", "prod-us", "2026.10", 3, 3, uri)]
+
+
+def test_environment_without_cluster(lc: LifecycleRepo) -> None:
+    (lc.root / "clusters/staging-1/cluster.yaml").unlink()
+    rows = json.loads(lc.shipyard("status", "--env", "staging", "--format", "json").out)["placements"]
+    assert [(r["model"], r["cluster"]) for r in rows] == [("iris", "-")]

@@ -1,0 +1,209 @@
+"""Model declarations, gates, generated components and pin editing, as
+library functions (no git, no kustomize)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from shipyard import models as m
+from shipyard import promote as p
+from shipyard.errors import ShipyardError
+from shipyard.repo import Repository
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "repos" / "lifecycle"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repository:
+    shutil.copytree(FIXTURE, tmp_path / "repo")
+    return Repository.load(tmp_path / "repo")
+
+
+def _problems(repo: Repository, text: str) -> list[str]:
+    (repo.root / "models/iris/model.yaml").write_text(text)
+    _model, problems = m.model_problems(repo, "iris")
+    return [str(problem) for problem in problems]
+
+
+# --- YAML with lines -------------------------------------------------------
+
+def test_lines_of_keys_and_items() -> None:
+    doc = m.parse_yaml("a:\n  b: 1\n  c:\n  - x\n  - y\n", "f.yaml")
+    assert doc.data == {"a": {"b": 1, "c": ["x", "y"]}}
+    assert doc.line(("a", "b")) == 2 and doc.line(("a", "c", 1)) == 5
+    assert doc.line(("a", "missing", 3)) == 1  # nearest known parent
+
+
+def test_duplicate_key_is_an_error() -> None:
+    with pytest.raises(ShipyardError) as err:
+        m.parse_yaml("a: 1\nb: 2\na: 3\n", "f.yaml")
+    assert (err.value.file, err.value.line) == ("f.yaml", 3)
+    assert "duplicate key 'a'" in err.value.message
+
+
+def test_invalid_yaml_names_the_line() -> None:
+    with pytest.raises(ShipyardError) as err:
+        m.parse_yaml("a: [1, 2\nb: 3\n", "f.yaml")
+    assert err.value.file == "f.yaml" and err.value.line
+
+
+def test_unquoted_timestamps_become_strings() -> None:
+    assert m.parse_yaml("created: 2026-11-01T00:00:00Z\n", "f").data == {"created": "2026-11-01T00:00:00Z"}
+
+
+# --- schema and semantic rules -------------------------------------------
+
+def test_fixture_models_are_valid(repo: Repository) -> None:
+    for name in ("iris", "resnet"):
+        assert m.model_problems(repo, name)[1] == []
+
+
+@pytest.mark.parametrize("old,new,expected,at", [
+    ("  owner: ml-platform@example.com\n", "", 'spec: "owner" is a required property', "spec:"),
+    ("    gpu: 0\n", "    gpu: 0\n    gpus: 1\n", "spec.serving: unknown field 'gpus'; allowed here:", "gpus: 1"),
+    ("    protocol: seldon\n", "    protocol: tensorflow\n", 'spec.serving.protocol: "tensorflow" is not one of',
+     "protocol: tensorflow"),
+    ("    implementation: SKLEARN_SERVER\n", "    implementation: SKLEARN_SERVER\n    image: repo/x:1.0\n",
+     "set exactly one of serving.implementation", "serving:"),
+    ("  - version: 1.1.0\n", "  - version: 1.10\n", "a version must be a string; quote it", "version: 1.10"),
+    ("gs://models-example/iris/1.1.0", "gs://models-example/iris/latest", "moving location", "iris/latest"),
+    ("    pipelineRun: run-0002\n", "    pipelineRun: run-0002\n    sha: x\n", "unknown field 'sha'", "sha: x"),
+    ('created: "2026-10-15T00:00:00Z"', 'created: "yesterday"', "created must be an RFC 3339 date-time", "yesterday"),
+    ("    canaryReplicas: {dev: 1, staging: 1, production: 2}\n", "    canaryReplicas: 0\n",
+     "canaryReplicas is a number", "canaryReplicas: 0"),
+])
+def test_schema_problem_at_its_line(repo: Repository, old: str, new: str, expected: str, at: str) -> None:
+    text = (repo.root / "models/iris/model.yaml").read_text()
+    assert old in text
+    changed = text.replace(old, new, 1)
+    problems = _problems(repo, changed)
+    assert problems, changed
+    file, line, message = problems[0].split(":", 2)
+    assert file == "models/iris/model.yaml"
+    assert expected in message
+    assert at in changed.splitlines()[int(line) - 1]
+
+
+def test_semantic_rules(repo: Repository) -> None:
+    text = (repo.root / "models/iris/model.yaml").read_text()
+    problems = _problems(repo, text.replace("  name: iris\n", "  name: iris2\n"))
+    assert problems == ["models/iris/model.yaml:5: metadata.name is 'iris2' but the folder is models/iris"]
+    reused = text.replace("iris/1.1.0", "iris/1.0.0")
+    line = reused.splitlines().index("    modelUri: gs://models-example/iris/1.0.0", 35) + 1
+    assert _problems(repo, reused) == [f"models/iris/model.yaml:{line}: modelUri is already registered for version '1.0.0'"]
+    renamed = text.replace("      production: 2   # two zones", "      prod: 2")
+    line = renamed.splitlines().index("      prod: 2") + 1
+    assert _problems(repo, renamed) == [f"models/iris/model.yaml:{line}: serving.replicas: unknown environment 'prod'"]
+
+
+# --- gates -----------------------------------------------------------------
+
+def test_gates(repo: Repository) -> None:
+    model = m.load_model(repo, "iris")
+    assert model.gate_failures(model.get("1.1.0"), "production") == []
+    assert model.gate_failures(model.get("1.2.0"), "production") == ["accuracy = 0.91 fails the gate (>= 0.93)"]
+    assert model.gate_failures(model.get("1.2.0"), "staging") == []
+    assert model.gate_failures(model.get("1.2.0"), "dev") == []
+    bound = m.Bound("latency_p95", max=0.2)
+    assert bound.passes(0.1) and not bound.passes(0.3) and not bound.passes(None)
+    missing = m.Version("9", "gs://x/9", {"accuracy": 0.99}, "2026-01-01T00:00:00Z")
+    assert model.gate_failures(missing, "production") == ["f1_macro is not reported (gate: >= 0.9)"]
+
+
+# --- components ------------------------------------------------------------
+
+def test_component_values_stay_strings(repo: Repository) -> None:
+    model = m.load_model(repo, "iris")
+    version = m.Version("1.10", "gs://b/iris/1.10", {}, "2026-01-01T00:00:00Z")
+    component = yaml.safe_load(m.component_text(model, version))
+    ops = yaml.safe_load(component["patches"][0]["patch"])
+    assert {op["path"]: op.get("value") for op in ops} == {
+        "/spec/predictors/0/graph/modelUri": "gs://b/iris/1.10",
+        "/spec/predictors/0/labels": {"version": "1.10"},
+        "/metadata/labels/shipyard.dev~1model-version": "1.10",
+    }
+    canary = yaml.safe_load(yaml.safe_load(m.component_text(model, version, canary=True))["patches"][0]["patch"])
+    assert canary[0] == {"op": "copy", "from": "/spec/predictors/0", "path": "/spec/predictors/1"}
+
+
+def test_component_problems(repo: Repository) -> None:
+    model = m.load_model(repo, "iris")
+    assert m.component_problems(repo, model) == []
+    (repo.root / "models/iris/versions/1.2.0/canary/kustomization.yaml").unlink()
+    (repo.root / "models/iris/versions/0.9.0").mkdir()
+    assert [str(x) for x in m.component_problems(repo, model)] == [
+        "models/iris/versions/1.2.0/canary/kustomization.yaml:1: missing: generated component for a registered version",
+        "models/iris/versions/0.9.0:1: component for version '0.9.0', which models/iris/model.yaml does not register",
+    ]
+
+
+# --- pins ------------------------------------------------------------------
+
+def test_read_pins(repo: Repository) -> None:
+    pins = m.read_pins(repo, "dev")
+    assert {k: (v.stable, v.canary, v.replicas) for k, v in pins.items()} == {
+        "iris": ("1.0.0", None, {0: 1}), "resnet": ("2026.10", None, {0: 1})}
+    assert pins["iris"].stable_line == 8
+
+
+def test_edit_is_stable_and_reversible(repo: Repository) -> None:
+    text = (repo.root / "overlays/production/models/iris/kustomization.yaml").read_text()
+    same = p.edit_pin_text(repo, "production", "iris", text, p.PinState("1.0.0", 2))
+    assert same == text
+    canary = p.edit_pin_text(repo, "production", "iris", text, p.PinState("1.0.0", 2, "1.1.0", 5, 2))
+    assert canary.count("versions/1.1.0/canary") == 1
+    assert p.edit_pin_text(repo, "production", "iris", canary, p.PinState("1.0.0", 2, "1.1.0", 5, 2)) == canary
+    assert p.edit_pin_text(repo, "production", "iris", canary, p.PinState("1.0.0", 2)) == text
+
+
+def test_indented_sequences_stay_indented(repo: Repository) -> None:
+    text = ("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n"
+            "  - ../../../../models/iris/deploy\ncomponents:\n  - ../../../../models/iris/versions/1.0.0\n")
+    edited = p.edit_pin_text(repo, "dev", "iris", text, p.PinState("1.1.0", 1))
+    assert "components:\n  - ../../../../models/iris/versions/1.1.0\n" in edited
+    assert "resources:\n  - ../../../../models/iris/deploy\n" in edited
+
+
+def test_pin_in_the_environment_file_must_move(repo: Repository) -> None:
+    env_file = repo.root / "overlays/dev/models/kustomization.yaml"
+    shutil.rmtree(repo.root / "overlays/dev/models/iris")
+    env_file.write_text("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n"
+                        "- ../../../models/iris/deploy\n- resnet\ncomponents:\n- ../../../models/iris/versions/1.0.0\n")
+    pin = m.read_pin(repo, "dev", "iris")
+    assert pin is not None and (pin.file, pin.stable, pin.stable_line) == ("overlays/dev/models/kustomization.yaml", "1.0.0", 7)
+    with pytest.raises(ShipyardError) as err:
+        p.plan_promote(repo, "iris", "dev", version="1.1.0")
+    assert "iris is pinned in overlays/dev/models/kustomization.yaml, not in its own folder" in err.value.message
+
+
+# --- metrics files and the rendered summary -------------------------------
+
+@pytest.mark.parametrize("content", [
+    '{"accuracy": 0.9, "f1": 1}',
+    '{"metrics": {"accuracy": 0.9, "f1": 1}}',
+    '{"metrics": [{"name": "accuracy", "numberValue": 0.9}, {"name": "f1", "numberValue": 1}]}',
+    "accuracy: 0.9\nf1: 1\n",
+])
+def test_read_metrics(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "metrics"
+    path.write_text(content)
+    assert p.read_metrics(path) == {"accuracy": 0.9, "f1": 1}
+
+
+def test_rendered_changes() -> None:
+    def sd(*predictors):
+        return {"kind": "SeldonDeployment", "metadata": {"name": "iris", "namespace": "models"},
+                "spec": {"predictors": list(predictors)}}
+
+    stable = {"name": "default", "traffic": 100, "graph": {"modelUri": "gs://a"}}
+    canary = {"name": "canary", "traffic": 10, "graph": {"modelUri": "gs://b"}}
+    lines = p.rendered_changes([sd(stable)], [sd({**stable, "traffic": 90}, canary)])
+    assert lines == ["- `SeldonDeployment models/iris`:",
+                     "  - `spec.predictors[default].traffic`: `100` → `90`",
+                     "  - `spec.predictors[canary]`: added"]
+    assert p.rendered_changes([], [sd(stable)]) == ["- `SeldonDeployment models/iris`: added"]
+    assert p.rendered_changes([sd(stable)], [sd(stable)]) == ["- no change in the rendered objects"]
