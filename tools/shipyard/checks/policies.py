@@ -268,7 +268,8 @@ def prepackaged_without_container(obj: K8sObject) -> Iterator[tuple[JsonPath, di
             continue
         declared = predictor_containers(predictor)
         for path, node in graph_nodes(predictor.get("graph"), ("spec", "predictors", p_index, "graph")):
-            if is_prepackaged(node.get("implementation")) and node.get("name") not in declared:
+            name = node.get("name")
+            if is_prepackaged(node.get("implementation")) and not (isinstance(name, str) and name in declared):
                 yield path, node, str(predictor.get("name", p_index))
 
 

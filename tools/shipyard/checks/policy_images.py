@@ -12,7 +12,7 @@ from typing import Any, Iterable
 
 from shipyard.checks import check
 from shipyard.checks.context import CheckContext
-from shipyard.checks.policies import all_pod_specs, as_dict, dig, graph_nodes, is_prepackaged, is_seldon_deployment
+from shipyard.checks.policies import all_pod_specs, as_dict, as_list, dig, graph_nodes, is_prepackaged, is_seldon_deployment
 from shipyard.findings import Finding
 
 
@@ -47,7 +47,7 @@ def images_pinned(ctx: CheckContext) -> Iterable[Finding]:
             prepack_names = _prepackaged_node_names(pod.predictor)
             for path, container in pod.containers():
                 image = container.get("image")
-                name = container.get("name", "?")
+                name = str(container.get("name", "?"))
                 if not isinstance(image, str) or not image.strip():
                     # A prepackaged server's image comes from the operator's
                     # pinned defaults; elsewhere a missing image is a schema error.
@@ -66,7 +66,7 @@ def images_pinned(ctx: CheckContext) -> Iterable[Finding]:
         for obj in target.objects:
             if not is_seldon_deployment(obj):
                 continue
-            for p_index, predictor in enumerate(dig(obj.body, "spec", "predictors") or []):
+            for p_index, predictor in enumerate(as_list(dig(obj.body, "spec", "predictors"))):
                 explainer = as_dict(as_dict(predictor).get("explainer"))
                 image = dig(explainer, "containerSpec", "image")
                 if isinstance(image, str) and image.strip():

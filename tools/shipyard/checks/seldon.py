@@ -221,9 +221,11 @@ def prepackaged_servers(ctx: CheckContext) -> Iterable[Finding]:
 )
 def unique_predictors(ctx: CheckContext) -> Iterable[Finding]:
     for obj in seldon_deployments(ctx):
-        seen: set[Any] = set()
+        seen: set[str] = set()
         for path, predictor in predictors(obj):
             name = predictor.get("name", "")
+            if not isinstance(name, str):
+                continue  # a schema error (SY101), not an admission rule
             if name in seen:
                 yield Finding.on(
                     obj, "SY204", f"predictor name {name!r} is used twice", path=(*path, "name"),
@@ -249,7 +251,7 @@ def node_containers(ctx: CheckContext) -> Iterable[Finding]:
                 if implementation not in (None, "", "UNKNOWN_IMPLEMENTATION"):
                     continue
                 name = node.get("name")
-                if name not in declared:
+                if not isinstance(name, str) or name not in declared:
                     yield Finding.on(
                         obj, "SY205",
                         f"graph node {name!r} of predictor {_name(predictor, p_path)!r} has no container named "
@@ -285,7 +287,7 @@ def deployment_settings(ctx: CheckContext) -> Iterable[Finding]:
             )
         if spec.get("serverType") == "kafka":
             for path, predictor in preds:
-                names = {as_dict(e).get("name") for e in as_list(dig(predictor, "svcOrchSpec", "env"))}
+                names = {str(as_dict(e).get("name")) for e in as_list(dig(predictor, "svcOrchSpec", "env"))}
                 missing = [k for k in KAFKA_ENVS if k not in names]
                 if missing:
                     yield Finding.on(
