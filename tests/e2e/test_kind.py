@@ -5,7 +5,8 @@
    SeldonDeployment to be Available, port-forward to each model and check its
    predictions in the Seldon protocol.
 2. Promote a canary in a scratch copy (`shipyard promote iris --to <env>
-   --canary 20`), apply the copy's plan, and check both predictors serve.
+   --version <v> --canary 20`, registering a second version first when iris
+   has only one), apply the copy's plan, and check both predictors serve.
 
 Run with `shipyard e2e` (or `pytest tests/e2e --keep-cluster`); see docs/e2e.md.
 """
@@ -13,8 +14,6 @@ Run with `shipyard e2e` (or `pytest tests/e2e --keep-cluster`); see docs/e2e.md.
 from __future__ import annotations
 
 import importlib.util
-import subprocess
-import sys
 from pathlib import Path
 
 from typing import Any
@@ -24,7 +23,8 @@ import pytest
 from shipyard.e2e.cluster import Kubectl, install_plan, port_forward, predictor_service, seldon_state, wait_for_predictors
 from shipyard.e2e.plan import Plan, plan_for
 from shipyard.e2e.predict import predict_when_ready, predicted_classes, probability_problems
-from shipyard.e2e.scratch import git_env, scratch_copy
+from shipyard.e2e.canary import pinned_version, start_canary
+from shipyard.e2e.scratch import scratch_copy
 from shipyard.objects import K8sObject
 from shipyard.repo import Repository
 
@@ -78,11 +78,11 @@ def test_canary_promotion_serves_both_predictors(deployed: Plan, e2e_cluster: Ku
     if importlib.util.find_spec("shipyard.cli.promote") is None:
         pytest.skip("`shipyard promote` is not in this checkout: the canary half needs "
                     f"`shipyard promote {CANARY_MODEL} --to <env> --canary {CANARY_PERCENT}`")
+    current = next(o for o in seldon_deployments(deployed) if o.name == CANARY_MODEL)
     scratch = scratch_copy(e2e_settings.repo.root, tmp_path / "scratch")
-    promote = [sys.executable, "-m", "shipyard", "promote", CANARY_MODEL, "--to", e2e_settings.environment,
-               "--canary", str(CANARY_PERCENT)]
-    proc = subprocess.run(promote, cwd=scratch, capture_output=True, text=True, env=git_env(), timeout=600)
-    assert proc.returncode == 0, f"{' '.join(promote[2:])} failed:\n{proc.stdout}\n{proc.stderr}"
+    cluster = e2e_settings.repo.cluster(e2e_settings.cluster)
+    canary = start_canary(scratch, CANARY_MODEL, e2e_settings.environment, pinned_version(current.body),
+                          CANARY_PERCENT, tmp_path, istio=cluster.istio)
 
     plan = plan_for(Repository.load(scratch), e2e_settings.cluster, e2e_settings.engine)
     promoted = [o for o in seldon_deployments(plan) if o.name == CANARY_MODEL]
@@ -94,5 +94,6 @@ def test_canary_promotion_serves_both_predictors(deployed: Plan, e2e_cluster: Ku
     install_plan(e2e_cluster, plan, e2e_settings.logs / "steps-canary")
     sdep = wait_for_predictors(e2e_cluster, promoted[0].namespace, CANARY_MODEL, [p["name"] for p in predictors])
     assert len(sdep["spec"]["predictors"]) == 2
+    assert {(p.get("labels") or {}).get("version") for p in sdep["spec"]["predictors"]} == {canary.stable, canary.version}
     for predictor in sdep["spec"]["predictors"]:
         check_predictor(e2e_cluster, sdep, predictor["name"])

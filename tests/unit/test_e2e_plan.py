@@ -462,3 +462,32 @@ def test_pins_name_a_node_image_for_every_supported_minor() -> None:
         assert node_image_for(f"{minor}.0") == image
     with pytest.raises(ShipyardError, match="no kind node image is pinned for Kubernetes 1.20"):
         node_image_for("1.20.0")
+
+
+def test_the_kind_suite_canary_gives_two_serving_predictors_in_the_plan(kind_e2e, tmp_path: Path) -> None:
+    """What the kind suite's second half applies, checked without a cluster:
+    the scratch copy, the repository's own register/promote commands, and the
+    copy's plan (operator still before the model, two predictors 80/20)."""
+    import importlib.util
+
+    from shipyard.e2e.canary import pinned_version, start_canary
+    from shipyard.e2e.scratch import scratch_copy
+
+    if importlib.util.find_spec("shipyard.cli.promote") is None:
+        pytest.skip("shipyard promote is not in this checkout")
+    _, plan = kind_e2e
+    current = next(o for o in plan.ordered_objects() if o.kind == "SeldonDeployment" and o.name == "iris")
+    scratch = scratch_copy(REPO_ROOT, tmp_path / "scratch")
+    cluster = Repository.load(REPO_ROOT).cluster("kind-e2e")
+    canary = start_canary(scratch, "iris", cluster.environment, pinned_version(current.body), 20, tmp_path,
+                          istio=cluster.istio)
+    after = plan_for(Repository.load(scratch), "kind-e2e", "flux")
+    assert_definitions_first(after)
+    model = next(o for o in after.ordered_objects() if o.kind == "SeldonDeployment" and o.name == "iris")
+    predictors = model.body["spec"]["predictors"]
+    assert [(p["labels"]["version"], p["traffic"]) for p in predictors] == [(canary.stable, 80), (canary.version, 20)]
+    assert predictors[0]["graph"]["modelUri"] != predictors[1]["graph"]["modelUri"]
+    operator = step_index(after, lambda o: o.kind == "Deployment" and o.name == "seldon-controller-manager")
+    assert max(operator) < min(step_index(after, lambda o: o.kind == "SeldonDeployment"))
+    # the real repository is untouched
+    assert "canary" not in (REPO_ROOT / "overlays" / "dev" / "models" / "kustomization.yaml").read_text()

@@ -29,13 +29,28 @@ def git_env() -> dict[str, str]:
     return {**os.environ, **GIT_IDENTITY}
 
 
-def scratch_copy(root: Path, dest: Path, *, branch: str = "main") -> Path:
-    """Copy ``root``'s working tree to ``dest`` and commit it there."""
+CACHE = ".shipyard-cache"
+
+
+def scratch_copy(root: Path, dest: Path, *, branch: str = "main", share_cache: bool = True) -> Path:
+    """Copy ``root``'s working tree to ``dest`` and commit it there. The
+    render cache is shared (a symlink, untracked): its keys are content
+    hashes, so the copy re-renders only what it changed."""
     if dest.exists() and any(dest.iterdir()):
         raise ShipyardError(f"{dest} exists and is not empty", hint="choose an empty folder", check="SY900")
     shutil.copytree(root, dest, ignore=shutil.ignore_patterns(*IGNORED), symlinks=True, dirs_exist_ok=True)
-    for args in (["init", "-q", "-b", branch], ["add", "-A"], ["commit", "-q", "-m", "scratch copy for e2e"]):
-        proc = subprocess.run(["git", *args], cwd=dest, capture_output=True, text=True, env=git_env(), timeout=120)
-        if proc.returncode != 0:
-            raise ShipyardError(f"git {args[0]} in the scratch copy failed: {proc.stderr.strip()}", check="SY903")
+    if share_cache and (root / CACHE).is_dir():
+        (dest / CACHE).symlink_to((root / CACHE).resolve(), target_is_directory=True)
+    _git(dest, "init", "-q", "-b", branch)
+    exclude = dest / ".git" / "info" / "exclude"
+    exclude.parent.mkdir(parents=True, exist_ok=True)
+    exclude.write_text(f"/{CACHE}\n", encoding="utf-8")  # whatever the copied .gitignore says
+    _git(dest, "add", "-A")
+    _git(dest, "commit", "-q", "-m", "scratch copy for e2e")
     return dest
+
+
+def _git(cwd: Path, *args: str) -> None:
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=git_env(), timeout=120)
+    if proc.returncode != 0:
+        raise ShipyardError(f"git {args[0]} in the scratch copy failed: {proc.stderr.strip()}", check="SY903")
