@@ -107,7 +107,7 @@ def _number(text: str) -> Any:
         lowered = text.replace("_", "").lower()
         if lowered.endswith("nan"):
             return float("nan")
-        return float(lowered)
+        return float(lowered.replace(".inf", "inf"))
     return text
 
 
@@ -319,7 +319,7 @@ class _Builder:
         try:
             return self._value(node)
         except RecursionError:
-            raise _LimitError(f"YAML nests more than {MAX_DEPTH} levels deep", node) from None
+            raise _LimitError("YAML nests too deep to load (hundreds of levels)", node) from None
 
     def _value(self, node: Node) -> Any:
         cls = node.__class__

@@ -146,7 +146,7 @@ def _convert(node: Any, *, strict: bool, in_junctor: bool) -> dict[str, Any]:
         props = out.setdefault("properties", {})
         props.setdefault("apiVersion", {"type": ["string", "null"]})
         props.setdefault("kind", {"type": ["string", "null"]})
-        props["metadata"] = object_meta_schema(strict and not preserve)
+        props["metadata"] = object_meta_schema(strict)  # an ObjectMeta even where unknown fields are kept
     additional = node.get("additionalProperties")
     if isinstance(additional, dict):
         out["additionalProperties"] = _field(additional, strict=strict, in_junctor=in_junctor)

@@ -211,7 +211,11 @@ class KubernetesSchemas:
         import difflib
 
         stem = _file_stem(api_version, "x")[1:]  # "-apps-v1" / "-v1"
-        candidates = {p.name[: -len(stem) - 5]: p for p in self.directory.glob(f"*{stem}.json")}
+        candidates = {
+            p.name[: -len(stem) - 5]: p
+            for p in self.directory.glob(f"*{stem}.json")
+            if kind.endswith("List") or not p.name[: -len(stem) - 5].endswith("list")
+        }
         out = []
         for lower in difflib.get_close_matches(kind.lower(), list(candidates), n=3, cutoff=0.7):
             schema = self.schema(api_version, _kind_in(candidates[lower]) or "")
