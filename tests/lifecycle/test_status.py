@@ -10,7 +10,8 @@ from conftest import LifecycleRepo
 def test_status_table(lc: LifecycleRepo) -> None:
     run = lc.shipyard("status")
     assert run.code == 0, run.err
-    lines = [line.split() for line in run.out.splitlines()]
+    table, _, footer = run.out.partition("\n\n")
+    lines = [line.split() for line in table.splitlines()]
     assert lines[0] == ["MODEL", "ENV", "CLUSTER", "VERSION", "ROLE", "TRAFFIC", "REPLICAS", "GPUS"]
     assert lines[1:] == [
         ["iris", "dev", "dev-kind", "1.0.0", "stable", "100%", "1", "0"],
@@ -19,6 +20,7 @@ def test_status_table(lc: LifecycleRepo) -> None:
         ["iris", "production", "prod-us", "1.0.0", "stable", "100%", "2", "0"],
         ["resnet", "dev", "dev-kind", "2026.10", "stable", "100%", "1", "1"],
     ]
+    assert footer.startswith("GPUs requested by models: dev-kind: 1 of 1 GPUs; prod-eu: 0 of 4 GPUs")
 
 
 def test_status_json_follows_the_repository(lc: LifecycleRepo) -> None:
@@ -30,6 +32,8 @@ def test_status_json_follows_the_repository(lc: LifecycleRepo) -> None:
     uri = "s3://vision-models/resnet/2026.10"
     assert rows == [("dev", "dev-kind", "2026.10", 1, 1, uri), ("staging", "staging-1", "2026.10", 1, 1, uri),
                     ("production", "prod-eu", "2026.10", 3, 3, uri), ("production", "prod-us", "2026.10", 3, 3, uri)]
+    assert {c["cluster"]: (c["requested"], c["capacity"]) for c in data["clusters"]} == {
+        "dev-kind": (1, 1), "staging-1": (1, 2), "prod-eu": (3, 4), "prod-us": (3, 8)}
 
 
 def test_environment_without_cluster(lc: LifecycleRepo) -> None:

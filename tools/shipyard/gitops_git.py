@@ -54,7 +54,13 @@ def require_repository(root: Path) -> None:
 
 def dirty_paths(root: Path) -> list[str]:
     """Changed, staged and untracked (not ignored) paths."""
-    out = git(root, "status", "--porcelain=v1", "-z", "--untracked-files=all")
+    try:
+        out = git(root, "status", "--porcelain=v1", "-z", "--untracked-files=all")
+    except ShipyardError as exc:
+        if "not a git repository" in exc.message:
+            raise ShipyardError(f"{root} is not a git work tree", hint="run inside a clone of the repository",
+                                check="SY900") from None
+        raise
     paths = []
     entries = out.split("\0")
     index = 0
@@ -73,7 +79,6 @@ def dirty_paths(root: Path) -> list[str]:
 def require_clean(root: Path, *, allow: set[str] | None = None) -> None:
     """Refuse to start on a dirty work tree: the branch and commit must hold
     this change and nothing else."""
-    require_repository(root)
     dirty = [p for p in dirty_paths(root) if not allow or p not in allow]
     if dirty:
         shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
@@ -121,7 +126,7 @@ def show(root: Path, rev: str, path: str) -> str | None:
 
 
 def commit(root: Path, paths: list[str], message: str) -> str:
-    """Stage exactly ``paths`` and commit them; return the new commit id."""
+    """Stage exactly ``paths`` and commit only them; return the new commit id."""
     git(root, "add", "--", *paths, what="git add")
     git(root, "commit", "--quiet", "--no-verify", "-m", message, "--", *paths, what="git commit")
     return head(root)

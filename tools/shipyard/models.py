@@ -18,6 +18,7 @@ Layout (docs/models.md):
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import functools
 import json
@@ -710,11 +711,20 @@ def read_pin(repo: Repository, env: str, model: str) -> Pin | None:
 # Rendering (the real kustomize in kubectl)
 
 
-def kustomize(repo: Repository, path: Path) -> list[dict[str, Any]]:
+def kustomize(repo: Repository, path: Path, *, cached: bool = False) -> list[dict[str, Any]]:
     """Objects of `kustomize build path` with the repository's pinned
-    kubectl (shipyard.render), origin annotations removed."""
+    kubectl (shipyard.render), origin annotations removed. ``cached`` reads
+    and fills the render cache (.shipyard-cache, keyed by the content of
+    every input): right for reports, needless for a one-off build."""
     from shipyard.render import kustomize as build
     from shipyard.render.binaries import find_binaries
+
+    if cached and path.resolve().is_relative_to(repo.root):
+        from shipyard.render.cache import RenderCache
+        from shipyard.render.engine import Renderer
+
+        renderer = Renderer(repo, cache=RenderCache(repo.root / ".shipyard-cache"))
+        return [copy.deepcopy(body) for body, _where, _line, _local in renderer.kustomize_records(repo.rel(path))]
 
     text, _wrapper = build.build(path, find_binaries(), None, label=repo.rel(path))
     objects = []
@@ -799,9 +809,27 @@ def status(repo: Repository, envs: list[str] | None = None) -> list[Placement]:
     for cluster in repo.clusters():
         by_env.setdefault(cluster.environment, []).append(cluster.name)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        rendered = list(pool.map(lambda e: kustomize(repo, env_models_dir(repo, e)), envs))
+        rendered = list(pool.map(lambda e: kustomize(repo, env_models_dir(repo, e), cached=True), envs))
     rows: list[Placement] = []
     for env, objects in zip(envs, rendered):
         rows.extend(placements_in(objects, env, sorted(by_env.get(env, []))))
     order = {e: i for i, e in enumerate(envs)}
     return sorted(rows, key=lambda p: (p.model, order[p.environment], p.cluster, p.role != "stable"))
+
+
+@dataclass(frozen=True)
+class ClusterGpus:
+    cluster: str
+    environment: str
+    requested: int
+    capacity: int
+
+
+def gpu_usage(repo: Repository, rows: list[Placement]) -> list[ClusterGpus]:
+    """GPUs the models ask for on each cluster, against cluster.yaml's
+    spec.gpu.capacity: what a promotion that adds replicas would exceed."""
+    used: dict[str, int] = {}
+    for row in rows:
+        used[row.cluster] = used.get(row.cluster, 0) + row.gpus
+    return [ClusterGpus(c.name, c.environment, used.get(c.name, 0), c.gpu_capacity) for c in repo.clusters()
+            if c.name in used]

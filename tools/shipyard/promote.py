@@ -21,6 +21,7 @@ import json
 import os
 import re
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -1111,23 +1112,18 @@ def apply(repo: Repository, plan: Plan, options: GitOptions | None = None) -> Ou
     if not changed:
         body = "\n\n".join(plan.sections)
         return Outcome(plan, [], plan.title, body, note=plan.noop)
-    before = _render_all(repo, plan.render)
-    created_branch: str | None = None
-    origin = None
-    if options.commit and options.new_branch:
-        name = options.branch or plan.branch
-        if not gitx.valid_branch_name(root, name):
-            raise ShipyardError(f"{name!r} is not a valid branch name", hint="pass --branch NAME", check="SY900")
-        if gitx.branch_exists(root, name):
-            if all(gitx.show(root, name, repo.rel(p)) == t for p, t in changed.items()):
-                body = "\n\n".join(plan.sections)
-                return Outcome(plan, [], plan.title, body, branch=name, commit=gitx.git(root, "rev-parse", name).strip(),
-                               note=f"already prepared on branch {name}")
-            raise ShipyardError(f"branch {name} already exists with other content",
-                                hint=f"delete it (git branch -D {name}) or pass --branch NAME", check="SY900")
-        origin = gitx.current_branch(root) or gitx.head(root)
-        gitx.create_branch(root, name)
-        created_branch = name
+    # The "before" render reads the same files the new branch starts from,
+    # so it runs while the branch is being made.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        rendering = pool.submit(_render_all, repo, plan.render)
+        created_branch, origin, existing = _make_branch(repo, plan, options, changed)
+        try:
+            before = rendering.result()
+        except BaseException:
+            _drop_branch(repo, created_branch, origin)
+            raise
+    if existing is not None:
+        return existing
     transaction = FileTransaction()
     try:
         for path, text in changed.items():
@@ -1137,12 +1133,7 @@ def apply(repo: Repository, plan: Plan, options: GitOptions | None = None) -> Ou
             plan.verify(repo, after)
     except BaseException:
         transaction.rollback()
-        if created_branch and origin:
-            if gitx.branch_exists(root, origin):
-                gitx.switch(root, origin)
-            else:
-                gitx.git(root, "switch", "--quiet", "--detach", origin, check=False)
-            gitx.delete_branch(root, created_branch)
+        _drop_branch(repo, created_branch, origin)
         raise
     summary: list[str] = []
     for folder in plan.render:
@@ -1158,14 +1149,46 @@ def apply(repo: Repository, plan: Plan, options: GitOptions | None = None) -> Ou
         try:
             commit = gitx.commit(root, rels, plan.title + "\n\n" + _commit_body(plan))
         except BaseException:
-            transaction.rollback()
             gitx.git(root, "reset", "--quiet", "--", *rels, check=False)
-            if created_branch and origin:
-                gitx.switch(root, origin) if gitx.branch_exists(root, origin) else None
-                gitx.delete_branch(root, created_branch)
+            transaction.rollback()
+            _drop_branch(repo, created_branch, origin)
             raise
-    branch = gitx.current_branch(root) if options.commit else None
+    branch = (created_branch or gitx.current_branch(root)) if options.commit else None
     return Outcome(plan, rels, plan.title, body, branch=branch, commit=commit)
+
+
+def _make_branch(repo: Repository, plan: Plan, options: GitOptions,
+                 changed: dict[Path, str]) -> tuple[str | None, str | None, Outcome | None]:
+    """(created branch, where we came from, or the outcome of an earlier
+    run that already prepared this exact change on its branch)."""
+    root = repo.root
+    if not (options.commit and options.new_branch):
+        return None, None, None
+    name = options.branch or plan.branch
+    if options.branch and not gitx.valid_branch_name(root, name):
+        raise ShipyardError(f"{name!r} is not a valid branch name", hint="pass another --branch NAME", check="SY900")
+    if gitx.branch_exists(root, name):
+        if all(gitx.show(root, name, repo.rel(p)) == t for p, t in changed.items()):
+            body = "\n\n".join(plan.sections)
+            return None, None, Outcome(plan, [], plan.title, body, branch=name,
+                                       commit=gitx.git(root, "rev-parse", name).strip(),
+                                       note=f"already prepared on branch {name}")
+        raise ShipyardError(f"branch {name} already exists with other content",
+                            hint=f"delete it (git branch -D {name}) or pass --branch NAME", check="SY900")
+    origin = gitx.current_branch(root) or gitx.head(root)
+    gitx.create_branch(root, name)
+    return name, origin, None
+
+
+def _drop_branch(repo: Repository, created: str | None, origin: str | None) -> None:
+    """Undo `_make_branch`: back where we were, the new branch gone."""
+    if not created or not origin:
+        return
+    if gitx.branch_exists(repo.root, origin):
+        gitx.switch(repo.root, origin)
+    else:
+        gitx.git(repo.root, "switch", "--quiet", "--detach", origin, check=False)
+    gitx.delete_branch(repo.root, created)
 
 
 def _commit_body(plan: Plan) -> str:

@@ -9,7 +9,7 @@ import json
 from dataclasses import asdict
 
 from shipyard.cli.promote import add_repo_argument, repository
-from shipyard.models import Placement, status
+from shipyard.models import ClusterGpus, Placement, gpu_usage, status
 
 NAME = "status"
 HELP = "which model version runs where, across environments and clusters"
@@ -36,8 +36,16 @@ def run(args: argparse.Namespace) -> int:
     rows = status(repo, args.env)
     if args.models:
         rows = [r for r in rows if r.model in set(args.models)]
+    gpus = gpu_usage(repo, rows)
     if args.format == "json":
-        print(json.dumps({"placements": [asdict(r) for r in rows]}, indent=2))
+        print(json.dumps({"placements": [asdict(r) for r in rows], "clusters": [asdict(g) for g in gpus]}, indent=2))
     else:
         print(table(rows), end="")
+        print(gpu_summary(gpus), end="")
     return 0
+
+
+def gpu_summary(gpus: list[ClusterGpus]) -> str:
+    lines = [f"{g.cluster}: {g.requested} of {g.capacity} GPUs" + ("  OVER CAPACITY" if g.requested > g.capacity else "")
+             for g in gpus if g.requested or g.capacity]
+    return ("\nGPUs requested by models: " + "; ".join(lines) + "\n") if lines else ""
