@@ -179,13 +179,35 @@ def _types(types: Iterable[str]) -> str:
     return " or ".join(wanted) or "null"
 
 
-def _problem(error: Any) -> str:
-    """What is wrong, in a sentence, without dumping the whole instance."""
+def _got(instance: Any) -> str:
+    """``string "3"``, ``integer 7``, ``null``: the type and the value."""
+    if instance is None:
+        return "null"
+    return f"{_json_type(instance)} {_short(instance)}"
+
+
+_MISSING = object()
+
+
+def _value_at(body: Any, path: JsonPath) -> Any:
+    node = body
+    for part in path:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return _MISSING
+    return node
+
+
+def _problem(error: Any, instance: Any = _MISSING) -> str:
+    """What is wrong, in a sentence, without dumping the whole instance.
+    ``instance`` is the value as loaded (jsonschema-rs reports NaN as null)."""
     kind = error.kind
     name = kind.name
-    instance = error.instance
+    if instance is _MISSING:
+        instance = error.instance
     if name == "type":
-        return f"must be {_types(kind.types)}, not {_json_type(instance)} {_short(instance)}"
+        return f"must be {_types(kind.types)}, not {_got(instance)}"
     if name == "enum":
         options = ", ".join(_short(o, 30) for o in kind.options if o is not None)
         return f"{_short(instance)} is not one of: {options}"
@@ -199,7 +221,7 @@ def _problem(error: Any) -> str:
                 types = []
                 break
         if types:
-            return f"must be {_types(types)}, not {_json_type(instance)} {_short(instance)}"
+            return f"must be {_types(types)}, not {_got(instance)}"
         first = next((b[0] for b in branches if b), None)
         detail = f" (first: {_problem(first)})" if first is not None else ""
         return f"matches none of the {len(branches)} allowed forms{detail}"
@@ -273,7 +295,7 @@ def _findings_for(obj: K8sObject, schema: _Schema, strict: bool) -> list[Finding
             continue
         findings.append(
             Finding.on(
-                obj, SCHEMA_VIOLATION, f"{format_path(path)}: {_problem(error)} ({schema.origin})",
+                obj, SCHEMA_VIOLATION, f"{format_path(path)}: {_problem(error, _value_at(obj.body, path))} ({schema.origin})",
                 path=path, hint=f"fix the value ({_explain(obj.kind, path)})",
             )
         )
