@@ -12,6 +12,11 @@ Lines: each object keeps its document's line in ``Source``; lines of fields
 are found lazily by ``line_resolver``, which re-parses that one document
 with marks only when a finding asks for a line.
 
+Texts that are JSON go through json's C parser. Python's cyclic garbage
+collector is paused while a text loads (nothing built here forms cycles):
+with every object of a run kept alive, its passes doubled the load time.
+Measured on benchmarks/check_pipeline.py: about 2x PyYAML's CSafeLoader.
+
 Limits: alias expansion is bounded by the size of the text (an alias bomb is
 an error, not an hour of CPU), and nesting deeper than ``MAX_DEPTH`` is an
 error, checked before libyaml's recursive composer could overflow the stack.
@@ -33,13 +38,14 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from shipyard.errors import ShipyardError
 from shipyard.findings import Finding
-from shipyard.objects import JsonPath, K8sObject, ObjectRef, Source
+from shipyard.objects import JsonPath, K8sObject, Source
 
 __all__ = [
     "Loaded",
     "load_text",
     "load_file",
     "load_documents",
+    "read_text",
     "format_path",
     "INVALID_YAML",
     "YAML_LIMIT",
@@ -520,6 +526,8 @@ class _DocumentLines:
         self.root: Node | None = None
 
     def __call__(self, path: JsonPath) -> int | None:
+        if not path:
+            return self.first_line + 1
         root = self.root
         if root is None:  # two threads may both parse; either result is the same
             root = self.root = self._parse()
