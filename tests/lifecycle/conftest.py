@@ -87,7 +87,6 @@ class LifecycleRepo:
                 for p in sd["spec"]["predictors"]]
 
 
-URI = {v: f"gs://models-example/iris/{v}" for v in ("1.0.0", "1.1.0", "1.2.0")}
 
 
 @pytest.fixture

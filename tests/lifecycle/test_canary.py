@@ -3,9 +3,15 @@ split), adjusted, finished or aborted, each as its own commit."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 
-from conftest import URI, LifecycleRepo
+if TYPE_CHECKING:
+    from conftest import LifecycleRepo  # the `lc` fixture
+
+URI = {v: f"gs://models-example/iris/{v}" for v in ("1.0.0", "1.1.0", "1.2.0")}
+
 
 
 def _to_staging(lc: LifecycleRepo) -> None:

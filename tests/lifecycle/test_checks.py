@@ -4,12 +4,16 @@ validate pipeline (kustomize renders, checks read the repository)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
-from conftest import LifecycleRepo
 from shipyard.checks import load_all
 from shipyard.repo import Repository
 from shipyard.validate import validate
+
+if TYPE_CHECKING:
+    from conftest import LifecycleRepo  # the `lc` fixture
 
 MODEL_CHECKS = {k for k in load_all() if k.startswith("SY5")}
 

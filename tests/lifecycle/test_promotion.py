@@ -4,7 +4,13 @@ its comments, and renders the SeldonDeployment the pin promises."""
 
 from __future__ import annotations
 
-from conftest import URI, LifecycleRepo
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from conftest import LifecycleRepo  # the `lc` fixture
+
+URI = {v: f"gs://models-example/iris/{v}" for v in ("1.0.0", "1.1.0", "1.2.0")}
+
 
 
 def test_dev_to_staging_to_production(lc: LifecycleRepo, tmp_path) -> None:

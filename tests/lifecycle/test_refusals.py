@@ -3,9 +3,13 @@ and nothing changed: no file, no branch, no commit."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
-from conftest import LifecycleRepo
+if TYPE_CHECKING:
+    from conftest import LifecycleRepo  # the `lc` fixture
+
 
 
 @pytest.fixture

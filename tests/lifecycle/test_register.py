@@ -4,11 +4,15 @@ and refuses to change a registered version."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 
 import yaml
 
-from conftest import LifecycleRepo
+if TYPE_CHECKING:
+    from conftest import LifecycleRepo  # the `lc` fixture
+
 
 DIGEST = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 

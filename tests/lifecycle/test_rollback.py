@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from conftest import URI, LifecycleRepo
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from conftest import LifecycleRepo  # the `lc` fixture
+
+URI = {v: f"gs://models-example/iris/{v}" for v in ("1.0.0", "1.1.0", "1.2.0")}
+
 
 
 def test_rollback_returns_to_the_previous_version(lc: LifecycleRepo) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 
-from conftest import LifecycleRepo
+if TYPE_CHECKING:
+    from conftest import LifecycleRepo  # the `lc` fixture
+
 
 
 def test_status_table(lc: LifecycleRepo) -> None:
