@@ -56,6 +56,9 @@ def test_builtin_kinds_are_found_by_group_version_kind() -> None:
     assert kube.schema("apps/v1", "deployment") is None
     assert kube.schema("policy/v1beta1", "PodDisruptionBudget") is None
     assert kube.schema("v1", "PodSpec") is None  # a type, not a kind
+    # names never become file globs or paths
+    assert kube.schema("apps/v1", "Depl*") is None and kube.served_api_versions("*") == []
+    assert kube.schema("../v1", "Pod") is None and kube.similar_kinds("*/v1", "Pod") == []
     assert kube.served_api_versions("HorizontalPodAutoscaler") == ["autoscaling/v1", "autoscaling/v2"]
     assert kube.similar_kinds("v1", "ConfigMapp") == ["ConfigMap"]
     assert kube.is_builtin_group("policy") and not kube.is_builtin_group("monitoring.coreos.com")

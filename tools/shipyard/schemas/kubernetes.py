@@ -103,6 +103,15 @@ def split_api_version(api_version: str) -> tuple[str, str]:
     return group, version
 
 
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*\Z")
+
+
+def _plain_name(text: str) -> bool:
+    """Kinds and API groups are DNS-like names; anything else (globs, path
+    separators) is never looked up on disk."""
+    return bool(_NAME.match(text))
+
+
 def _file_stem(api_version: str, kind: str) -> str:
     group, version = split_api_version(api_version)
     short = group.split(".", 1)[0]
@@ -162,7 +171,7 @@ class KubernetesSchemas:
         return self._schemas[key]
 
     def _find_schema(self, api_version: str, kind: str) -> dict[str, Any] | None:
-        if not kind or "/" in kind or "\\" in kind or not api_version or kind.startswith("."):
+        if not _plain_name(kind) or not _plain_name(api_version.replace("/", "", 1)):
             return None
         path = self.directory / f"{_file_stem(api_version, kind)}.json"
         if not path.is_file():
@@ -191,6 +200,8 @@ class KubernetesSchemas:
     def served_api_versions(self, kind: str) -> list[str]:
         """Every apiVersion this Kubernetes version serves ``kind`` at (for
         hints such as "policy/v1beta1 is gone, use policy/v1")."""
+        if not _plain_name(kind):
+            return []
         prefix = f"{kind.lower()}-"
         out: list[str] = []
         for path in sorted(self.directory.glob(f"{prefix}*.json")):
@@ -210,6 +221,8 @@ class KubernetesSchemas:
         """Kinds served at ``api_version`` whose names are close to ``kind``."""
         import difflib
 
+        if not _plain_name(api_version.replace("/", "", 1)):
+            return []
         stem = _file_stem(api_version, "x")[1:]  # "-apps-v1" / "-v1"
         candidates = {
             p.name[: -len(stem) - 5]: p
