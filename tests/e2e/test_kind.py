@@ -20,7 +20,9 @@ from typing import Any
 
 import pytest
 
-from shipyard.e2e.cluster import Kubectl, install_plan, port_forward, predictor_service, seldon_state, wait_for_predictors
+from shipyard.e2e.cluster import (
+    Kubectl, install_plan, port_forward, predictor_service, seldon_state, wait_for_predictors, wait_ready,
+)
 from shipyard.e2e.plan import Plan, plan_for
 from shipyard.e2e.predict import predict_when_ready, predicted_classes, probability_problems
 from shipyard.e2e.canary import pinned_version, start_canary
@@ -64,6 +66,7 @@ def test_stack_installs_in_plan_order_and_every_model_serves(deployed: Plan, e2e
                     "--timeout=300s", timeout=330)
     models = seldon_deployments(deployed)
     assert models, "the plan installs no SeldonDeployment"
+    wait_ready(kubectl, models, timeout=900)
     assert {m.name for m in models} & set(SAMPLES), f"no model with known sample rows among {[m.name for m in models]}"
     for model in models:
         sdep = seldon_state(kubectl, model.namespace, model.name)
@@ -71,6 +74,13 @@ def test_stack_installs_in_plan_order_and_every_model_serves(deployed: Plan, e2e
         if model.name in SAMPLES:  # others: Available is what can be checked without knowing their inputs
             for predictor in sdep["spec"]["predictors"]:
                 check_predictor(kubectl, sdep, predictor["name"])
+
+
+def test_everything_the_plan_installs_becomes_ready(deployed: Plan, e2e_cluster: Kubectl) -> None:
+    """Steps the engine does not wait for (a Flux Kustomization without
+    `wait`) were applied without waiting; now every CRD, workload and Job of
+    the plan must be ready (Kubeflow, Katib, the training operator ...)."""
+    wait_ready(e2e_cluster, deployed.ordered_objects(), timeout=900)
 
 
 def test_canary_promotion_serves_both_predictors(deployed: Plan, e2e_cluster: Kubectl, e2e_settings: Any,

@@ -116,7 +116,7 @@ spec: {{url: {URL}, interval: 1m, ref: {{branch: main}}}}
 """
 
 
-def flux_kustomization(name: str, path: str, depends_on: list[str] = ()) -> str:
+def flux_kustomization(name: str, path: str, depends_on: list[str] = (), wait: bool = False) -> str:
     deps = "".join(f"\n  - name: {d}" for d in depends_on)
     return f"""---
 apiVersion: kustomize.toolkit.fluxcd.io/v1
@@ -124,6 +124,7 @@ kind: Kustomization
 metadata: {{name: {name}, namespace: flux-system}}
 spec:
   interval: 10m
+  wait: {str(wait).lower()}
   path: ./{path}
   prune: true
   sourceRef: {{kind: GitRepository, name: repo}}
@@ -193,6 +194,8 @@ def test_flux_depends_on_orders_kustomizations_whatever_their_file_order(tmp_pat
     plan = flux_plan(repo)
     assert names(plan) == ["Kustomization flux-system/infra", "Kustomization flux-system/apps"]
     assert any("dependsOn Kustomization flux-system/infra" in reason for reason in plan.steps[1].after)
+    # Flux waits for a Kustomization's objects only when it says `wait: true`
+    assert [s.wait for s in plan.steps] == [False, False]
     # the GitOps objects are read for the order, not applied
     assert {s.obj.kind for s in plan.skipped} == {"GitRepository", "Kustomization"}
 
@@ -238,7 +241,7 @@ def test_crds_and_namespaces_from_another_kustomization_are_waited_for(tmp_path:
     repo = write_repo(tmp_path, {
         # models is listed first and says nothing about its needs
         "clusters/c/flux/sync.yaml": GITREPO + flux_kustomization("models", "models")
-        + flux_kustomization("operator", "operator") + flux_kustomization("namespaces", "namespaces"),
+        + flux_kustomization("operator", "operator", wait=True) + flux_kustomization("namespaces", "namespaces"),
         "models/model.yaml": custom("ml.example.com", "Model", "iris", "models"),
         "operator/crd.yaml": crd("ml.example.com", "Model"),
         "operator/cm.yaml": configmap("operator-settings", "ops"),
@@ -250,6 +253,9 @@ def test_crds_and_namespaces_from_another_kustomization_are_waited_for(tmp_path:
     assert order.index("Kustomization flux-system/operator") < order.index("Kustomization flux-system/models")
     models_step = plan.steps[order.index("Kustomization flux-system/models")]
     assert any("needs CRD models.ml.example.com" in r for r in models_step.after)
+    waits = {s.name: s.wait for s in plan.steps}
+    assert waits["Kustomization flux-system/operator"] is True and waits["Kustomization flux-system/models"] is False
+    assert all(w for n, w in waits.items() if n.endswith("namespaces and CRDs"))
     # namespaces and CRDs of a unit go first, in a step of their own
     assert plan.steps[0].name == "Kustomization flux-system/models: namespaces and CRDs" or \
         plan.steps[0].stage == "namespaces and CRDs"
@@ -319,6 +325,7 @@ def test_argocd_sync_waves_order_applications_and_their_objects(tmp_path: Path) 
     plan = argo_plan(repo)
     applied = [o.name for o in plan.ordered_objects()]
     assert applied == ["migrate", "early", "late", "model"]
+    assert all(s.wait for s in plan.steps)  # Argo CD waits for health between waves
     assert [s.name for s in plan.steps] == [
         "Application platform: pre-install hooks", "Application platform: wave -3",
         "Application platform: wave 2", "Application models",

@@ -94,8 +94,9 @@ def apply_file(kubectl: Kubectl, file: Path, *, patience: float = 180.0, log: Lo
 
 def apply_step(kubectl: Kubectl, step: Step, number: int, workdir: Path, *, timeout: float = 600.0,
                log: Log = print) -> list[Path]:
-    """Apply one plan step and wait until it is ready. CRDs go first and
-    must be Established before the rest of the step is sent."""
+    """Apply one plan step; wait until it is ready when the engine would
+    (step.wait). CRDs go first and are always Established before the rest
+    of the step is sent."""
     workdir.mkdir(parents=True, exist_ok=True)
     slug = re.sub(r"[^A-Za-z0-9]+", "-", step.name).strip("-").lower()[:80]
     written: list[Path] = []
@@ -111,7 +112,8 @@ def apply_step(kubectl: Kubectl, step: Step, number: int, workdir: Path, *, time
         apply_file(kubectl, file, log=log)
         if part == "crds":
             wait_ready(kubectl, objects, timeout=timeout, log=log)
-    wait_ready(kubectl, rest, timeout=timeout, log=log)
+    if step.wait:
+        wait_ready(kubectl, rest, timeout=timeout, log=log)
     return written
 
 

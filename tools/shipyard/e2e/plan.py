@@ -85,13 +85,18 @@ class Step:
     """Objects applied together, after every earlier step is ready.
 
     ``unit`` names the GitOps object that deploys them (or the entry point),
-    ``after`` says why this step waits for others (one reason per line)."""
+    ``after`` says why this step waits for others (one reason per line).
+    ``wait`` is the engine's own rule: Flux waits for a Kustomization's
+    objects only with ``wait: true`` or health checks, for a HelmRelease's
+    unless ``install.disableWait``; Argo CD waits for health between waves.
+    CRDs are always waited for (Established) before the step goes on."""
 
     name: str
     unit: str
     stage: str
     objects: tuple[K8sObject, ...]
     after: tuple[str, ...] = ()
+    wait: bool = True  # the engine waits for these objects to be ready before it goes on
 
 
 @dataclass(frozen=True)
@@ -529,8 +534,9 @@ class _Builder:
                 stage = self._stage_name(unit, node[1])
             after = pending.pop(node[0])
             name = unit.label if not stage else f"{unit.label}: {stage}"
+            wait = node[1] == 0 or engine_waits(unit.producer)
             steps.append(Step(name=name, unit=unit.label, stage=stage or "resources",
-                              objects=tuple(o for _, o in items), after=tuple(after)))
+                              objects=tuple(o for _, o in items), after=tuple(after), wait=wait))
         return steps
 
     @staticmethod
@@ -539,6 +545,22 @@ class _Builder:
         waves = {w for p, w in unit.groups if p == phase}
         parts = [p for p in (_PHASE_NAMES[phase], f"wave {wave}" if len(waves) > 1 or wave else "") if p]
         return ", ".join(parts)
+
+
+def engine_waits(producer: K8sObject | None) -> bool:
+    """Whether the engine waits for what ``producer`` deploys to be ready
+    (healthy) before it reports it done, and so before what depends on it."""
+    if producer is None:
+        return False  # the entry point itself: applied, not waited for
+    spec = producer.body.get("spec")
+    spec = spec if isinstance(spec, dict) else {}
+    gk = (producer.group, producer.kind)
+    if gk == FLUX_KUSTOMIZATION:
+        return spec.get("wait") is True or bool(spec.get("healthChecks"))
+    if gk == FLUX_HELMRELEASE:
+        install = spec.get("install")
+        return not (isinstance(install, dict) and install.get("disableWait") is True)
+    return True  # Argo CD: a sync wave waits for the health of the one before
 
 
 def build_plan(target: RenderedTarget) -> Plan:
@@ -588,7 +610,8 @@ def format_plan(plan: Plan, *, objects: bool = True) -> str:
     lines = [f"Apply order for {plan.target}{engine}: {_count(len(plan.steps), 'step')}, {_count(count, 'object')}"]
     for number, step in enumerate(plan.steps, 1):
         lines.append("")
-        lines.append(f"{number}. {step.name}  [{_count(len(step.objects), 'object')}]")
+        waits = ", waits until ready" if step.wait else ""
+        lines.append(f"{number}. {step.name}  [{_count(len(step.objects), 'object')}{waits}]")
         for reason in step.after:
             lines.append(f"   after: {reason}")
         if objects:
@@ -614,7 +637,7 @@ def plan_as_json(plan: Plan) -> str:
     data = {
         "target": plan.target,
         "engine": plan.engine,
-        "steps": [{"name": s.name, "unit": s.unit, "stage": s.stage, "after": list(s.after),
+        "steps": [{"name": s.name, "unit": s.unit, "stage": s.stage, "after": list(s.after), "wait": s.wait,
                    "objects": [ref(o) for o in s.objects]} for s in plan.steps],
         "skipped": [{**ref(item.obj), "reason": item.reason} for item in plan.skipped],
     }
