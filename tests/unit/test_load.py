@@ -268,7 +268,7 @@ json_data = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, database=None)
 @given(data=st.lists(json_data, min_size=1, max_size=3))
 def test_agrees_with_pyyaml_on_dumped_data(data: list[object]) -> None:
     text = yaml.dump_all(data, Dumper=yaml.CSafeDumper, explicit_start=True)
