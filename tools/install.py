@@ -54,7 +54,7 @@ def sha256_bytes(data: bytes) -> str:
 
 def inputs_digest() -> str:
     digest = hashlib.sha256()
-    for path in (ROOT / "tools" / "pyproject.toml", Path(__file__)):
+    for path in (ROOT / "pyproject.toml", Path(__file__)):
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -67,8 +67,8 @@ def ensure_venv() -> None:
     if not venv_python().is_file():
         say(f"creating {VENV.relative_to(ROOT)}/ with {sys.executable}")
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
-    say("installing the shipyard toolkit (tools/) into .venv")
-    cmd = [str(venv_python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", f"{ROOT / 'tools'}[test]"]
+    say("installing the shipyard toolkit (tools/shipyard) into .venv")
+    cmd = [str(venv_python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", f"{ROOT}[test]"]
     if subprocess.run(cmd).returncode != 0:
         fail("pip could not install the toolkit; see the messages above")
 

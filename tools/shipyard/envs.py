@@ -91,7 +91,7 @@ def toolkit_root(fallback: Path | None = None) -> Path:
         return candidate
     if fallback is not None:
         return fallback.resolve()
-    raise ShipyardError("cannot find tools/envs/ next to the installed toolkit", hint="run shipyard from a checkout (pip install -e tools)")
+    raise ShipyardError("cannot find tools/envs/ next to the installed toolkit", hint="run shipyard from a checkout (pip install -e ., or make setup)")
 
 
 def side_env(name: str, root: Path) -> SideEnv:

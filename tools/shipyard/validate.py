@@ -207,7 +207,8 @@ def validate(
     rendered = time.perf_counter()
     ctx = CheckContext(targets=targets, repo=repo, context_crds=context_crds)
     findings = run_checks(ctx, only)
-    kept, waived = apply_waivers(repo, ctx, findings)
+    full_run = not paths and not changed_since and not only
+    kept, waived = apply_waivers(repo, ctx, findings, report_unused=full_run)
     done = time.perf_counter()
     return Report(
         findings=dedupe(kept),
@@ -217,10 +218,14 @@ def validate(
     )
 
 
-def apply_waivers(repo: Repository, ctx: CheckContext, findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
-    try:
-        from shipyard import waivers
-    except ImportError:
-        return findings, []
+def apply_waivers(
+    repo: Repository, ctx: CheckContext, findings: list[Finding], *, report_unused: bool
+) -> tuple[list[Finding], list[Finding]]:
+    """Waivers are judged only where they can be: a stale waiver (SY391) is
+    reported on full runs, never when only part of the repository was seen."""
+    from shipyard import waivers
+
     objects = {obj.ref: obj for _, obj in ctx.objects()}
-    return waivers.apply_waivers(findings, objects, repo.config)
+    return waivers.apply_waivers(
+        findings, objects, repo.config, config_file=repo.root / "shipyard.yaml", report_unused=report_unused
+    )

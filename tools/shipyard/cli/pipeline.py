@@ -47,7 +47,7 @@ def shipyard_executable() -> str:
     found = shutil.which("shipyard")
     if found:
         return found
-    raise ShipyardError("cannot find the shipyard executable", hint="install the toolkit (pip install -e tools)", check="SY900")
+    raise ShipyardError("cannot find the shipyard executable", hint="install the toolkit (pip install -e ., or make setup)", check="SY900")
 
 
 def kfp_tool(root: Path, arguments: list[str], *, log: Path | None = None) -> subprocess.CompletedProcess[str]:
