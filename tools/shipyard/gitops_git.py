@@ -31,6 +31,8 @@ def git(root: Path, *args: str, check: bool = True, what: str | None = None) -> 
     """Run git in ``root`` and return stdout."""
     env = dict(os.environ)
     env.setdefault("GIT_TERMINAL_PROMPT", "0")
+    if not root.is_dir():
+        raise ShipyardError(f"{root}: no such folder", check="SY900")
     try:
         proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env=env, timeout=120)
     except FileNotFoundError:

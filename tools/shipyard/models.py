@@ -401,7 +401,7 @@ def model_problems(repo: Repository, name: str) -> tuple[Model | None, list[Prob
     problems = semantic_problems(doc, rel, name, environments(repo))
     if problems:
         return None, problems
-    return _build(name, rel, doc), []
+    return build_model(name, rel, doc), []
 
 
 def load_model(repo: Repository, name: str) -> Model:
@@ -421,7 +421,8 @@ def load_model(repo: Repository, name: str) -> Model:
     return model
 
 
-def _build(name: str, rel: str, doc: Located) -> Model:
+def build_model(name: str, rel: str, doc: Located) -> Model:
+    """A Model from a document that passed the schema and the semantic rules."""
     versions = []
     for index, item in enumerate(doc.data["spec"]["versions"]):
         versions.append(

@@ -27,7 +27,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import CommentMark
@@ -37,7 +36,7 @@ from ruamel.yaml.tokens import CommentToken
 
 from shipyard import gitops_git as gitx
 from shipyard import models as m
-from shipyard.errors import RenderError, ShipyardError
+from shipyard.errors import ShipyardError
 from shipyard.repo import Repository
 
 # --------------------------------------------------------------------------
@@ -559,6 +558,19 @@ def metrics_table(model: m.Model, old: m.Version | None, new: m.Version, env: st
     return "\n".join(rows)
 
 
+def _compare_table(old: m.Version | None, new: m.Version) -> str:
+    """Metrics of a new version beside the latest registered one."""
+    names = list(new.metrics) + [n for n in (old.metrics if old else {}) if n not in new.metrics]
+    head = f"| metric | {old.version} (latest) | {new.version} (new) |" if old else f"| metric | {new.version} (new) |"
+    rows = [head, "|---|---|---|" if old else "|---|---|"]
+    for name in names:
+        if old:
+            rows.append(f"| {name} | {_fmt(old.metrics.get(name))} | {_fmt(new.metrics.get(name))} |")
+        else:
+            rows.append(f"| {name} | {_fmt(new.metrics.get(name))} |")
+    return "\n".join(rows)
+
+
 def _version_lines(version: m.Version) -> list[str]:
     lines = [f"- modelUri: `{version.model_uri}`"]
     if version.sha256:
@@ -1045,7 +1057,7 @@ def plan_register(
         raise ShipyardError("the new version is invalid: " + "; ".join(said(p.message) for p in problems),
                             hint="check --version, --uri, --sha256 and the metrics file (schema: docs/models.md)",
                             check="SY501")
-    new_model = m._build(model_name, model.rel, doc)
+    new_model = m.build_model(model_name, model.rel, doc)
     registered = new_model.get(version)
     files = {path: new_text}
     for canary in (False, True):
@@ -1059,8 +1071,7 @@ def plan_register(
         "\n".join(["## What changes", "", f"- Model: `{model_name}` (owner: {model.owner})",
                    f"- New version: `{version}` in `{model.rel}`, with its components in "
                    f"`models/{model_name}/versions/{version}/`", *_version_lines(registered)]),
-        f"## Metrics\n\n" + metrics_table(new_model, model.latest, registered, m.environments(repo)[0] if m.environments(repo) else "dev")
-        if model.latest else "## Metrics\n\n" + ", ".join(f"{k} = {v:g}" for k, v in registered.metrics.items()),
+        "## Metrics\n\n" + _compare_table(model.latest, registered),
         "## Gates\n\n" + "\n".join(gate_lines),
     ]
     return Plan(action="register", model=model_name, title=f"Register {model_name} {version}",

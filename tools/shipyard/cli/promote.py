@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Callable
 
 from shipyard.promote import GitOptions, Outcome, Plan, apply, plan_promote, prepare, write_pr_files
 from shipyard.repo import Repository
@@ -47,14 +48,16 @@ def add_change_arguments(parser: argparse.ArgumentParser, *, commit_by_default: 
 
 
 def repository(args: argparse.Namespace) -> Repository:
-    return Repository.load(args.repo.resolve()) if args.repo else Repository.find()
+    """The repository named by --repo (its root, or any folder inside it), or
+    the one holding the current folder; an error when there is none."""
+    return Repository.find(args.repo)
 
 
 def git_options(args: argparse.Namespace) -> GitOptions:
     return GitOptions(commit=args.commit, new_branch=not args.no_branch, branch=args.branch)
 
 
-def run_change(args: argparse.Namespace, make_plan: "callable[[Repository], Plan]") -> int:
+def run_change(args: argparse.Namespace, make_plan: Callable[[Repository], Plan]) -> int:
     """Check the work tree, plan, apply, print: the shared body of every
     command that changes the repository."""
     repo = repository(args)
