@@ -80,6 +80,7 @@ class _Resolver:
     """(apiVersion, kind) -> schema, memoised for one Kubernetes version."""
 
     def __init__(self, kube_version: str, crds: CrdIndex, strict: bool) -> None:
+        self.kube_version = kube_version
         self.choice = choose_version(kube_version)
         self.kube = KubernetesSchemas.for_version(self.choice.version)
         self.crds = crds
@@ -358,7 +359,10 @@ def _validate(objects: list[K8sObject], resolver: _Resolver, strict: bool) -> li
                 findings.append(problem)
         schema = get(api_version, kind)
         if schema.__class__ is _Unknown:
-            findings.append(Finding.on(obj, UNKNOWN_KIND, schema.message, hint=schema.hint))  # type: ignore[union-attr]
+            # A built-in apiVersion the cluster no longer serves is SY314's
+            # finding (with its replacement); one mistake, one finding.
+            if not _removed_builtin(api_version, kind, resolver.kube_version):
+                findings.append(Finding.on(obj, UNKNOWN_KIND, schema.message, hint=schema.hint))  # type: ignore[union-attr]
             continue
         validator = schema.validator  # type: ignore[union-attr]
         if validator is not None and not validator.is_valid(body):
@@ -425,6 +429,13 @@ def schema_violation(ctx: CheckContext) -> Iterable[Finding]:
 )
 def unknown_field(ctx: CheckContext) -> Iterable[Finding]:
     return _only(ctx, UNKNOWN_FIELD)
+
+
+def _removed_builtin(api_version: str, kind: str, kube_version: str) -> bool:
+    from shipyard import kube_versions
+
+    state = kube_versions.status(api_version, kind, kube_version)
+    return state is not None and state[0] == "removed"
 
 
 @check(

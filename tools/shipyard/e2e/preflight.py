@@ -80,7 +80,7 @@ def check_kind() -> list[Missing]:
 def check_pytest_kind() -> list[Missing]:
     if importlib.util.find_spec("pytest_kind") is None:
         return [Missing("pytest-kind", "the plugin is not installed in this Python",
-                        f"pip install '{PYTEST_KIND_REQUIREMENT}' into .venv")]
+                        f"pip install -e '.[e2e]' ({PYTEST_KIND_REQUIREMENT}) into .venv")]
     return []
 
 

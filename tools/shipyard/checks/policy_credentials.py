@@ -1,0 +1,246 @@
+"""SY320-SY322: credentials outside Secrets.
+
+SY305 catches plaintext Secrets. Credentials also leak where nobody looks
+for them: a password in a chart's values (which Flux carries in a ConfigMap
+and Argo CD in the Application), an access key or a signed token inside a
+model URI, a `token:` entry in a ConfigMap. All of these are in git, in
+plain text, readable by everyone who can clone.
+
+Values are matched by shape (the well-known formats of cloud keys, tokens
+and private keys) and by key name (password, token, secret key ...) when
+the value is a literal; references (secretKeyRef, ${VAR}, existingSecret,
+...Name, ...File, ...Path) are not credentials.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Iterator
+from urllib.parse import parse_qsl, urlsplit
+
+from shipyard.checks import check
+from shipyard.checks.context import CheckContext
+from shipyard.checks.policies import as_dict, dig, source_kind
+from shipyard.findings import Finding
+from shipyard.objects import K8sObject
+
+SHAPES: list[tuple[str, re.Pattern[str]]] = [
+    ("an AWS access key id", re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("a private key", re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")),
+    ("a GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),
+    ("a Slack token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}")),
+    ("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
+    ("a JSON web token", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
+]
+SECRET_KEY = re.compile(
+    r"(?i)(^|[_.-])(password|passwd|pwd|secret|secret[_-]?key|token|api[_-]?key|access[_-]?key|private[_-]?key|"
+    r"client[_-]?secret|credentials?)$|(password|secretkey|apikey|accesskey|clientsecret|authtoken)$"
+)
+REFERENCE_KEY = re.compile(r"(?i)(ref|name|file|path|secretname|existingsecret|keyref|enabled|length|ttl|mount|type)$")
+REFERENCE_VALUE = re.compile(r"^(\$\{[^}]+\}|\$\([^)]+\)|<[^>]+>|\{\{.*\}\}|ENC\[.*\])$")
+URI_SECRET_PARAMS = frozenset({
+    "x-amz-signature", "x-amz-credential", "x-amz-security-token", "x-goog-signature", "x-goog-credential",
+    "sig", "signature", "token", "access_token", "api_key", "apikey", "password", "secret", "sv",
+})
+
+
+def _walk(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(item, path + (key,))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _walk(item, path + (index,))
+    else:
+        yield path, value
+
+
+def credential_in_text(text: str) -> str | None:
+    """What kind of credential ``text`` contains, by its well-known shape."""
+    for what, pattern in SHAPES:
+        if pattern.search(text):
+            return what
+    return None
+
+
+def credential_by_key(key: Any, value: Any) -> bool:
+    """A literal value under a key that names a credential."""
+    if not isinstance(key, str) or not isinstance(value, (str, int)) or isinstance(value, bool):
+        return False
+    text = str(value).strip()
+    if not text or REFERENCE_VALUE.match(text) or REFERENCE_KEY.search(key):
+        return False
+    return bool(SECRET_KEY.search(key))
+
+
+def credential_in_uri(uri: str) -> str | None:
+    """Why ``uri`` carries a credential: a password in its user info, or a
+    signature/token in its query string."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return None
+    if parts.password or (parts.username and parts.scheme in ("s3", "gs", "https", "http") and ":" in parts.netloc.split("@")[0]):
+        return "a user:password in the URI"
+    if parts.username and len(parts.username) >= 16 and parts.scheme in ("https", "http"):
+        return "a token as the URI's user"
+    for key, _value in parse_qsl(parts.query, keep_blank_values=True):
+        if key.lower() in URI_SECRET_PARAMS:
+            return f"a {key} parameter in the URI's query"
+    return credential_in_text(uri)
+
+
+def _values_findings(obj: K8sObject, values: Any, base: tuple, where: str) -> Iterator[Finding]:
+    for path, value in _walk(values):
+        full = base + path
+        if isinstance(value, str) and (what := credential_in_text(value)):
+            yield Finding.on(obj, "SY320", f"{where} {'.'.join(map(str, path))} holds {what}", path=full,
+                             hint="move it to a SOPS-encrypted Secret or an ExternalSecret and reference that")
+        elif path and credential_by_key(path[-1], value):
+            yield Finding.on(obj, "SY320", f"{where} {'.'.join(map(str, path))} is a literal credential", path=full,
+                             hint="reference a Secret instead (valuesFrom a Secret, existingSecret, secretKeyRef)")
+
+
+@check(
+    "SY320",
+    "Credential in chart values",
+    "Chart values are plain text in git, and Flux and Argo CD carry them in ConfigMaps and Applications that "
+    "any reader of the namespace can see.",
+    "Put the credential in an encrypted Secret (SOPS, SealedSecret, ExternalSecret) and pass it with valuesFrom "
+    "a Secret or the chart's existingSecret option.",
+)
+def credentials_in_values(ctx: CheckContext) -> Iterable[Finding]:
+    for _target, obj in ctx.objects():
+        if source_kind(obj) == "chart":
+            continue
+        if obj.kind == "HelmRelease" and obj.group == "helm.toolkit.fluxcd.io":
+            yield from _values_findings(obj, dig(obj.body, "spec", "values"), ("spec", "values"), "HelmRelease values")
+        elif obj.kind == "Application" and obj.group == "argoproj.io":
+            spec = as_dict(obj.body.get("spec"))
+            sources = spec.get("sources") if isinstance(spec.get("sources"), list) else [spec.get("source")]
+            for index, source in enumerate(sources):
+                base = ("spec", "sources", index) if "sources" in spec else ("spec", "source")
+                helm = as_dict(as_dict(source).get("helm"))
+                yield from _values_findings(obj, helm.get("valuesObject"), base + ("helm", "valuesObject"), "Application values")
+                if isinstance(helm.get("values"), str) and (what := credential_in_text(helm["values"])):
+                    yield Finding.on(obj, "SY320", f"Application helm.values holds {what}", path=base + ("helm", "values"),
+                                     hint="move it to an encrypted Secret and reference it")
+                for file_index, value_file in enumerate(helm.get("valueFiles") or []):
+                    path = base + ("helm", "valueFiles", file_index)
+                    for key_path, what in _values_file_credentials(ctx, value_file):
+                        yield Finding.on(obj, "SY320", f"values file {value_file} {key_path} holds {what}", path=path,
+                                         hint="move it to an encrypted Secret and reference it from the chart values")
+
+
+@check(
+    "SY321",
+    "Credential in a URI",
+    "A key in an s3:// URI, a token in a URL's user or a signed query string is a credential written into "
+    "git, model registries and logs.",
+    "Use a URI without credentials and give the workload access through a Secret (envSecretRefName for "
+    "Seldon's storage initializer) or workload identity.",
+)
+def credentials_in_uris(ctx: CheckContext) -> Iterable[Finding]:
+    for _target, obj in ctx.objects():
+        if source_kind(obj) == "chart":
+            continue
+        for path, value in _uri_fields(obj):
+            if isinstance(value, str) and (why := credential_in_uri(value)):
+                yield Finding.on(obj, "SY321", f"{'.'.join(map(str, path))} carries {why}", path=path,
+                                 hint="remove the credential from the URI; grant access through a Secret instead")
+    if ctx.repo is None:
+        return
+    from shipyard.errors import ShipyardError
+    from shipyard.load import load_file
+
+    for model in ctx.repo.models():
+        rel = f"models/{model}/model.yaml"
+        try:
+            objects = load_file(ctx.repo.root / rel, rel).objects
+        except ShipyardError:
+            continue  # reported by the model checks
+        for obj in objects:
+            for index, version in enumerate(dig(obj.body, "spec", "versions") or []):
+                uri = as_dict(version).get("modelUri")
+                if isinstance(uri, str) and (why := credential_in_uri(uri)):
+                    yield Finding.on(obj, "SY321", f"version {as_dict(version).get('version')} modelUri carries {why}",
+                                     path=("spec", "versions", index, "modelUri"),
+                                     hint="register the version with a URI without credentials")
+
+
+def _yaml_mapping(text: str) -> dict[str, Any] | None:
+    import yaml
+
+    try:
+        data = yaml.load(text, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _mapping_credentials(values: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    for path, value in _walk(values):
+        if isinstance(value, str) and (what := credential_in_text(value)):
+            yield ".".join(map(str, path)), what
+        elif path and credential_by_key(path[-1], value):
+            yield ".".join(map(str, path)), "a literal credential"
+
+
+def _values_file_credentials(ctx: CheckContext, value_file: Any) -> Iterator[tuple[str, str]]:
+    """Credentials in a values file an Application reads from this repository
+    (``$values/<path>``): Argo CD passes it to helm as it is."""
+    if ctx.repo is None or not isinstance(value_file, str) or not value_file.startswith("$") or "/" not in value_file:
+        return
+    file = (ctx.repo.root / value_file.split("/", 1)[1]).resolve()
+    if not file.is_relative_to(ctx.repo.root) or not file.is_file():
+        return
+    try:
+        values = _yaml_mapping(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return
+    if values:
+        yield from _mapping_credentials(values)
+
+
+def _uri_fields(obj: K8sObject) -> Iterator[tuple[tuple, Any]]:
+    if obj.kind == "SeldonDeployment":
+        for path, value in _walk(obj.body.get("spec")):
+            if path and path[-1] in ("modelUri", "storageUri"):
+                yield ("spec",) + path, value
+    elif obj.kind in ("GitRepository", "HelmRepository", "OCIRepository", "Bucket"):
+        yield ("spec", "url"), dig(obj.body, "spec", "url")
+    elif obj.kind == "Application" and obj.group == "argoproj.io":
+        spec = as_dict(obj.body.get("spec"))
+        if isinstance(spec.get("sources"), list):
+            for index, source in enumerate(spec["sources"]):
+                yield ("spec", "sources", index, "repoURL"), as_dict(source).get("repoURL")
+        else:
+            yield ("spec", "source", "repoURL"), dig(obj.body, "spec", "source", "repoURL")
+
+
+@check(
+    "SY322",
+    "Credential in a ConfigMap",
+    "ConfigMaps are not secret: readable by anyone with read access to the namespace, printed by kubectl, "
+    "and kept in plain text in git.",
+    "Move the value to an encrypted Secret (SOPS, SealedSecret, ExternalSecret) and mount or reference that.",
+)
+def credentials_in_configmaps(ctx: CheckContext) -> Iterable[Finding]:
+    for _target, obj in ctx.objects():
+        if obj.kind != "ConfigMap" or obj.api_version != "v1" or source_kind(obj) == "chart":
+            continue
+        for key, value in as_dict(obj.body.get("data")).items():
+            if not isinstance(value, str):
+                continue
+            nested = _yaml_mapping(value) if "\n" in value.strip() else None
+            if nested:
+                # a values file carried in a ConfigMap (Flux valuesFrom)
+                for key_path, what in _mapping_credentials(nested):
+                    yield Finding.on(obj, "SY322", f"data.{key} ({key_path}) holds {what}", path=("data", key),
+                                     hint="move it to an encrypted Secret (valuesFrom a Secret for chart values)")
+            elif what := credential_in_text(value):
+                yield Finding.on(obj, "SY322", f"data.{key} holds {what}", path=("data", key),
+                                 hint="move it to an encrypted Secret")
+            elif credential_by_key(key, value) and "\n" not in value.strip():
+                yield Finding.on(obj, "SY322", f"data.{key} is a literal credential", path=("data", key),
+                                 hint="move it to an encrypted Secret")
