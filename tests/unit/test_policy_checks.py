@@ -4,8 +4,8 @@ the upstream charts the repository really renders."""
 
 from __future__ import annotations
 
-import importlib
-import os.util
+import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
