@@ -79,3 +79,21 @@ def test_inventory_snapshot(report: Report, name: str) -> None:
         if os.environ.get("SHIPYARD_UPDATE_SNAPSHOTS") != "1":
             pytest.fail(f"snapshot {snapshot.name} was missing and has been written; review and commit it")
     assert actual == snapshot.read_text(), f"{name} deploys a different set of objects; if intended, update snapshots"
+
+
+def test_a_pasted_manifest_is_checked_against_the_crds_the_repository_installs(tmp_path: Path, mirror_dir: Path) -> None:
+    pasted = tmp_path / "pasted.yaml"
+    pasted.write_text(
+        "apiVersion: machinelearning.seldon.io/v1\n"
+        "kind: SeldonDeployment\n"
+        "metadata: {name: churn, namespace: models}\n"
+        "spec:\n"
+        "  predictors:\n"
+        "  - name: default\n"
+        "    replicaz: 2\n"
+        "    graph: {name: classifier, implementation: SKLEARN_SERVER, modelUri: 's3://models/churn/1.0.0'}\n"
+    )
+    report = validate(Repository.load(ROOT), [str(pasted)])
+    ids = {(f.check, f.line) for f in report.findings}
+    assert ("SY102", 7) in ids  # the CRD's schema, from the seldon-core chart the repository installs
+    assert not any(f.check == "SY105" for f in report.findings)

@@ -375,10 +375,11 @@ def _validate(objects: list[K8sObject], resolver: _Resolver, strict: bool) -> li
 
 
 def crd_index(ctx: CheckContext) -> CrdIndex:
-    """The run's CRDs (every target's), shared by every check that needs them."""
+    """The run's CRDs (every target's, and the CRDs the repository installs
+    when only part of it is checked), shared by every check that needs them."""
     index = ctx.cache.get(_CRD_INDEX_KEY)
     if not isinstance(index, CrdIndex):
-        index = CrdIndex.from_objects(obj for _, obj in ctx.objects())
+        index = CrdIndex.from_objects([*(obj for _, obj in ctx.objects()), *ctx.context_crds])
         ctx.cache[_CRD_INDEX_KEY] = index
     return index
 
