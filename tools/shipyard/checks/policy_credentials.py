@@ -90,15 +90,24 @@ def credential_in_uri(uri: str) -> str | None:
     return credential_in_text(uri)
 
 
-def _values_findings(obj: K8sObject, values: Any, base: tuple, where: str) -> Iterator[Finding]:
+def credentials_in(values: Any) -> Iterator[tuple[tuple, str]]:
+    """(path, what) for every credential in a values tree: by shape, or a
+    literal under a key that names a credential."""
     for path, value in _walk(values):
-        full = base + path
         if isinstance(value, str) and (what := credential_in_text(value)):
-            yield Finding.on(obj, "SY320", f"{where} {'.'.join(map(str, path))} holds {what}", path=full,
-                             hint="move it to a SOPS-encrypted Secret or an ExternalSecret and reference that")
+            yield path, what
         elif path and credential_by_key(path[-1], value):
-            yield Finding.on(obj, "SY320", f"{where} {'.'.join(map(str, path))} is a literal credential", path=full,
-                             hint="reference a Secret instead (valuesFrom a Secret, existingSecret, secretKeyRef)")
+            yield path, "a literal credential"
+
+
+def _dotted(path: tuple) -> str:
+    return ".".join(map(str, path))
+
+
+def _values_findings(obj: K8sObject, values: Any, base: tuple, where: str) -> Iterator[Finding]:
+    for path, what in credentials_in(values):
+        yield Finding.on(obj, "SY320", f"{where} {_dotted(path)} holds {what}", path=base + path,
+                         hint="reference a Secret instead (valuesFrom a Secret, existingSecret, secretKeyRef)")
 
 
 @check(
@@ -178,14 +187,6 @@ def _yaml_mapping(text: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _mapping_credentials(values: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    for path, value in _walk(values):
-        if isinstance(value, str) and (what := credential_in_text(value)):
-            yield ".".join(map(str, path)), what
-        elif path and credential_by_key(path[-1], value):
-            yield ".".join(map(str, path)), "a literal credential"
-
-
 def _values_file_credentials(ctx: CheckContext, value_file: Any) -> Iterator[tuple[str, str]]:
     """Credentials in a values file an Application reads from this repository
     (``$values/<path>``): Argo CD passes it to helm as it is."""
@@ -199,7 +200,8 @@ def _values_file_credentials(ctx: CheckContext, value_file: Any) -> Iterator[tup
     except (OSError, UnicodeDecodeError):
         return
     if values:
-        yield from _mapping_credentials(values)
+        for path, what in credentials_in(values):
+            yield _dotted(path), what
 
 
 def _uri_fields(obj: K8sObject) -> Iterator[tuple[tuple, Any]]:
@@ -235,7 +237,8 @@ def credentials_in_configmaps(ctx: CheckContext) -> Iterable[Finding]:
             nested = _yaml_mapping(value) if "\n" in value.strip() else None
             if nested:
                 # a values file carried in a ConfigMap (Flux valuesFrom)
-                for key_path, what in _mapping_credentials(nested):
+                for path, what in credentials_in(nested):
+                    key_path = _dotted(path)
                     yield Finding.on(obj, "SY322", f"data.{key} ({key_path}) holds {what}", path=("data", key),
                                      hint="move it to an encrypted Secret (valuesFrom a Secret for chart values)")
             elif what := credential_in_text(value):
