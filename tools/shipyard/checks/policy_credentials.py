@@ -36,6 +36,7 @@ SECRET_KEY = re.compile(
     r"(?i)(^|[_.-])(password|passwd|pwd|secret|secret[_-]?key|token|api[_-]?key|access[_-]?key|private[_-]?key|"
     r"client[_-]?secret|credentials?)$|(password|secretkey|apikey|accesskey|clientsecret|authtoken)$"
 )
+CREDENTIAL_HINT = re.compile(r"(?i)pass|secret|token|key|credential|pwd")
 REFERENCE_KEY = re.compile(r"(?i)(ref|name|file|path|secretname|existingsecret|keyref|enabled|length|ttl|mount|type)$")
 REFERENCE_VALUE = re.compile(r"^(\$\{[^}]+\}|\$\([^)]+\)|<[^>]+>|\{\{.*\}\}|ENC\[.*\])$")
 URI_SECRET_PARAMS = frozenset({
@@ -228,13 +229,17 @@ def _uri_fields(obj: K8sObject) -> Iterator[tuple[tuple, Any]]:
     "Move the value to an encrypted Secret (SOPS, SealedSecret, ExternalSecret) and mount or reference that.",
 )
 def credentials_in_configmaps(ctx: CheckContext) -> Iterable[Finding]:
+    seen: set[int] = set()  # one rendered body is shared by every target that deploys it
     for _target, obj in ctx.objects():
-        if obj.kind != "ConfigMap" or obj.api_version != "v1" or source_kind(obj) == "chart":
+        if obj.kind != "ConfigMap" or obj.api_version != "v1" or source_kind(obj) == "chart" or id(obj.body) in seen:
             continue
+        seen.add(id(obj.body))
         for key, value in as_dict(obj.body.get("data")).items():
             if not isinstance(value, str):
                 continue
-            nested = _yaml_mapping(value) if "\n" in value.strip() else None
+            # Parse embedded values files only when a credential could be in
+            # them: most ConfigMaps (dashboards, scripts) never name one.
+            nested = _yaml_mapping(value) if "\n" in value.strip() and CREDENTIAL_HINT.search(value) else None
             if nested:
                 # a values file carried in a ConfigMap (Flux valuesFrom)
                 for path, what in credentials_in(nested):
