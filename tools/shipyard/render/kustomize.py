@@ -22,6 +22,8 @@ from shipyard.render.mirror import Mirror
 from shipyard.render.run import run_tool
 
 ORIGIN = "config.kubernetes.io/origin"
+GIT_ATTEMPTS = 3
+GIT_TIMEOUT_TEXT = "timeout running"
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
 
@@ -58,14 +60,22 @@ def build(path: Path, binaries: Binaries, mirror: Mirror | None, *, label: str) 
             "buildMetadata: [originAnnotations]\n",
             encoding="utf-8",
         )
-        output = run_tool(
-            [binaries.kubectl, "kustomize", str(wrapper)],
-            what=f"kustomize build {label}",
-            file=label,
-            env=env,
-            timeout=300,
-            hint=None if mirror else "remote bases need network access; air-gapped? set SHIPYARD_MIRROR",
-        )
+        for attempt in range(1, GIT_ATTEMPTS + 1):
+            try:
+                output = run_tool(
+                    [binaries.kubectl, "kustomize", str(wrapper)],
+                    what=f"kustomize build {label}",
+                    file=label,
+                    env=env,
+                    timeout=300,
+                    hint=None if mirror else "remote bases need network access; air-gapped? set SHIPYARD_MIRROR",
+                )
+                break
+            except RenderError as exc:
+                # kustomize gives every remote-base `git fetch` a fixed 27 s;
+                # on a loaded machine a fetch can miss it. Retry that only.
+                if attempt == GIT_ATTEMPTS or GIT_TIMEOUT_TEXT not in exc.message:
+                    raise
     return output, wrapper
 
 
