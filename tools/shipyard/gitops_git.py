@@ -5,16 +5,32 @@ Every call runs the real `git` in the repository root and turns a failure
 into a ShipyardError that says what to do, never a traceback. Nothing here
 pushes: publishing a branch is the caller's job (the promotion workflow, or
 a person).
+
+It also holds what keeps two commands off the same work tree at once: a lock
+under the repository's git folder, where git itself keeps per-clone state
+that is never committed.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import hashlib
+import json
 import os
+import re
 import subprocess
+import tempfile
+import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 from shipyard.errors import ShipyardError, ToolMissing
+
+BUSY = "SY905"  # another command holds the work tree, or an interrupted one left work to repair
+CONFLICT = "SY906"  # the change collides with a branch: its own, or the target branch moved
 
 
 @dataclass(frozen=True)
@@ -44,6 +60,10 @@ def git(root: Path, *args: str, check: bool = True, what: str | None = None) -> 
         hint = None
         if "Please tell me who you are" in message or "empty ident" in message:
             hint = "set an identity: git config user.name NAME && git config user.email EMAIL"
+        held = re.search(r"'([^']+\.lock)': File exists", message)
+        if held:
+            hint = (f"git's own lock {held.group(1)} exists: another git process is running in this clone, or one "
+                    "was killed mid-way. If no git process runs, remove that file and run the command again")
         raise ShipyardError(f"{what or 'git ' + args[0]} failed: {message}", hint=hint, check="SY903")
     return proc.stdout
 
@@ -144,3 +164,190 @@ def history(root: Path, path: str, *, limit: int = 200) -> list[Revision]:
         if sha:
             revisions.append(Revision(sha, subject, show(root, sha, path)))
     return revisions
+
+
+def rev(root: Path, ref: str) -> str | None:
+    """The commit ``ref`` names, or None when it names none."""
+    out = git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False).strip()
+    return out or None
+
+
+def merge_base(root: Path, a: str, b: str) -> str | None:
+    return git(root, "merge-base", a, b, check=False).strip() or None
+
+
+def log_lines(root: Path, spec: str, paths: list[str] | None = None, *, limit: int = 3) -> list[str]:
+    """``<short sha> <subject>`` of the commits in ``spec`` (a range), newest first."""
+    args = ["log", f"--max-count={limit}", "--format=%h %s", spec]
+    if paths:
+        args += ["--", *paths]
+    return [line for line in git(root, *args, check=False).splitlines() if line]
+
+
+@dataclass(frozen=True)
+class UpstreamChange:
+    """Files a change would edit that the target branch changed since the
+    work tree's base: a pull request from here would conflict with them."""
+
+    ref: str  # short name: origin/main or main
+    paths: list[str]
+    commits: list[str]  # "<sha> <subject>", newest first
+
+
+def upstream_changes(root: Path, target: str, paths: list[str]) -> UpstreamChange | None:
+    """Whether ``target`` (the branch pull requests go to) or its remote
+    counterpart moved past HEAD's base and changed any of ``paths`` there,
+    to content other than HEAD's. Only refs already fetched are read: this
+    never touches the network."""
+    head_sha = head(root)
+    out = git(root, "for-each-ref", "--format=%(refname)%00%(objectname)%00%(upstream)",
+              f"refs/heads/{target}", f"refs/remotes/*/{target}", check=False)
+    refs: dict[str, str] = {}
+    upstream = None
+    for line in out.splitlines():
+        name, _, rest = line.partition("\0")
+        sha, _, up = rest.partition("\0")
+        refs[name] = sha
+        if name == f"refs/heads/{target}" and up:
+            upstream = up
+    order = [r for r in (upstream, f"refs/remotes/origin/{target}") if r] + \
+        sorted(r for r in refs if r.startswith("refs/remotes/")) + [f"refs/heads/{target}"]
+    seen: set[str] = set()
+    for ref in order:
+        sha = refs.get(ref)
+        if not sha or ref in seen or sha == head_sha:
+            continue
+        seen.add(ref)
+        base = merge_base(root, head_sha, sha)
+        if base is None or base == sha:
+            continue  # unrelated history, or the target is behind HEAD: nothing new there
+        touched = [p for p in git(root, "diff", "--name-only", base, sha, "--", *paths).splitlines() if p]
+        moved = [p for p in touched if show(root, sha, p) != show(root, head_sha, p)]
+        if moved:
+            short = ref.removeprefix("refs/remotes/").removeprefix("refs/heads/")
+            return UpstreamChange(short, moved, log_lines(root, f"{base}..{sha}", moved))
+    return None
+
+
+# --------------------------------------------------------------------------
+# One command at a time per work tree
+
+
+def state_dir(root: Path) -> Path:
+    """Where Shipyard keeps per-clone state (the lock, the record of a change
+    in progress): ``<git dir>/shipyard``, or a folder in the temporary
+    directory named after the root when ``root`` is not a git work tree."""
+    out = subprocess.run(["git", "rev-parse", "--absolute-git-dir"], cwd=root, capture_output=True, text=True,
+                         timeout=60) if root.is_dir() else None
+    if out is not None and out.returncode == 0 and out.stdout.strip():
+        return Path(out.stdout.strip()) / "shipyard"
+    digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"shipyard-{digest}"
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds (or held) the work-tree lock, as recorded in the lock file."""
+
+    pid: int
+    command: str
+    started: str
+
+    def alive(self) -> bool:
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def describe(self) -> str:
+        return f"pid {self.pid} (`{self.command}`, started {self.started})"
+
+
+def _parse_holder(text: str) -> Holder | None:
+    try:
+        data = json.loads(text)
+        return Holder(int(data["pid"]), str(data.get("command", "?")), str(data.get("started", "?")))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+class WorkTreeLock:
+    """Only one Shipyard command changes a work tree at a time.
+
+    The lock is ``fcntl.flock`` on ``<git dir>/shipyard/lock``. The kernel
+    drops it when the holder exits, however it exits (even SIGKILL), so a
+    dead process never blocks the next one. The file records the holder's
+    pid, command and start time, for the message a second command prints.
+    A holder still recorded in a file nobody locks is a process that died
+    while holding it: ``taken_over`` names it, so the caller can say so.
+    """
+
+    def __init__(self, root: Path, command: str) -> None:
+        self.path = state_dir(root) / "lock"
+        self.command = command
+        self.taken_over: Holder | None = None
+        self._fd: int | None = None
+
+    def holder(self) -> Holder | None:
+        try:
+            return _parse_holder(self.path.read_text(encoding="utf-8"))
+        except OSError:
+            return None
+
+    def acquire(self, wait: float = 0.0, notify: Callable[[str], None] | None = None) -> None:
+        """Take the lock, waiting up to ``wait`` seconds for a live holder;
+        then fail with who holds it and what to do."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise ShipyardError(f"cannot create the lock file {self.path}: {exc.strerror}",
+                                hint="check the permissions of the repository's .git folder", check=BUSY) from None
+        deadline = time.monotonic() + max(wait, 0.0)
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    os.close(fd)
+                    raise ShipyardError(f"cannot lock {self.path}: {exc.strerror}", check=BUSY) from None
+            holder = self.holder()
+            who = holder.describe() if holder else "a process that has not recorded itself yet"
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                pid = holder.pid if holder else None
+                raise ShipyardError(
+                    f"another shipyard command is changing this work tree: {who}",
+                    hint="wait for it to finish and run again, or pass --wait SECONDS to queue behind it"
+                    + (f"; if pid {pid} hangs, stop it (kill {pid}): its lock goes with it, and the next run "
+                       "repairs whatever it left half-done" if pid else ""),
+                    check=BUSY,
+                )
+            if notify is not None and not told:
+                notify(f"waiting for {who} to finish")
+                told = True
+            time.sleep(0.05)
+        previous = _parse_holder(os.pread(fd, 65536, 0).decode("utf-8", "replace"))
+        if previous is not None and previous.pid != os.getpid():
+            self.taken_over = previous
+        record = json.dumps({"pid": os.getpid(), "command": self.command,
+                             "started": datetime.now(timezone.utc).replace(microsecond=0).isoformat()})
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, record.encode("utf-8"), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        """Clear the record (a clean exit leaves nothing to take over) and unlock."""
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            os.ftruncate(fd, 0)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)

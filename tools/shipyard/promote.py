@@ -20,12 +20,15 @@ import io
 import json
 import os
 import re
+import signal
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -102,7 +105,7 @@ def atomic_write(path: Path, text: str) -> None:
     fsync the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = (path.stat().st_mode & 0o777) if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
@@ -1098,6 +1101,180 @@ def plan_sync(repo: Repository, model_name: str) -> Plan:
 
 
 # --------------------------------------------------------------------------
+# Interruptions: signals, and the record of a change in progress
+
+
+class Interrupted(ShipyardError):
+    """SIGTERM or SIGINT arrived while a change was being made; it was put back."""
+
+
+class StopFlag:
+    """Defers SIGTERM and SIGINT while a change is made, so a job cancelled
+    mid-way (a CI runner sends SIGTERM) stops at the next safe point and
+    puts everything back, instead of dying between two git calls. A second
+    signal stops at once; the journal then lets the next run repair."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def check(self) -> None:
+        """Raise `Interrupted` at a safe point if a signal arrived."""
+        if self.signum is not None:
+            name = signal.Signals(self.signum).name
+            raise Interrupted(f"stopped by {name} before the change was committed; "
+                              "the files, the branch and the work tree are as they were",
+                              hint="run the command again when you are ready", check=gitx.BUSY)
+
+    @contextmanager
+    def installed(self) -> Iterator["StopFlag"]:
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+
+        def handler(signum: int, _frame: Any) -> None:
+            if self.signum is not None:
+                raise Interrupted(f"stopped by a second {signal.Signals(signum).name}",
+                                  hint="run the command again: it repairs what was left half-done",
+                                  check=gitx.BUSY)
+            self.signum = signum
+
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield self
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+
+JOURNAL = "journal.json"
+_TEMP = re.compile(r"^\.(?P<name>.+)\.\d+\..+\.tmp$")  # atomic_write's temporary files
+
+
+def journal_path(repo: Repository) -> Path:
+    return gitx.state_dir(repo.root) / JOURNAL
+
+
+def _missing_folders(paths: list[Path]) -> list[Path]:
+    missing: list[Path] = []
+    for path in paths:
+        parent = path.parent
+        chain = []
+        while not parent.exists():
+            chain.append(parent)
+            parent = parent.parent
+        missing.extend(f for f in reversed(chain) if f not in missing)
+    return missing
+
+
+def _begin_journal(repo: Repository, plan: Plan, changed: dict[Path, str], *, command: str, commit: bool,
+                   head: str | None, origin: str | None, branch: str | None) -> Path:
+    """Record, before the first change, everything needed to undo it: each
+    file's text before and after, the folders it creates, the branch it
+    makes and the commit it starts from. A run killed at any point leaves
+    this record; the next command reads it (`recover`)."""
+    path = journal_path(repo)
+    data = {
+        "pid": os.getpid(),
+        "command": command,
+        "started": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "title": plan.title,
+        "commit": commit,
+        "head": head,
+        "origin": origin,
+        "branch": branch,
+        "files": [{"path": repo.rel(p), "before": _read(p), "after": t} for p, t in changed.items()],
+        "folders": [repo.rel(f) for f in _missing_folders(list(changed))],
+    }
+    atomic_write(path, json.dumps(data, indent=1) + "\n")
+    return path
+
+
+def _end_journal(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+
+
+def _remove_temp_files(repo: Repository, rels: list[str]) -> None:
+    """Temporary files of atomic writes a killed process left next to the
+    files it changed (the lock is held, so no live process owns them)."""
+    for rel in rels:
+        path = repo.root / rel
+        if not path.parent.is_dir():
+            continue
+        for candidate in path.parent.iterdir():
+            match = _TEMP.match(candidate.name)
+            if match and match.group("name") == path.name:
+                candidate.unlink(missing_ok=True)
+
+
+def recover(repo: Repository) -> list[str]:
+    """Repair what a killed command left, from its journal: before anything
+    else, a new command puts the files, the index and the branch back as
+    they were before the interrupted one started (or, when that one got as
+    far as its commit, just drops the record). Returns what was done, for
+    the user; refuses, touching nothing, when a file was edited since."""
+    path = journal_path(repo)
+    if not path.is_file():
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        files = [(str(f["path"]), f["before"], str(f["after"])) for f in data["files"]]
+        who = f"an interrupted `{data['command']}` (pid {data['pid']}, started {data['started']})"
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ShipyardError(f"{path}: the record of an interrupted change cannot be read ({exc})",
+                            hint=f"check `git status` and `git branch`, put things back by hand, then delete {path}",
+                            check=gitx.BUSY) from None
+    root = repo.root
+    rels = [rel for rel, _, _ in files]
+    head = data.get("head")
+    now = gitx.head(root) if head else None
+    _remove_temp_files(repo, rels)
+    if head and now != head:
+        # HEAD moved: the interrupted run made its commit, or someone has moved on by hand since
+        _end_journal(path)
+        done = all(gitx.show(root, "HEAD", rel) == after for rel, _, after in files)
+        if done:
+            return [f"{who} had committed its change ({now[:12]}); nothing to repair"]
+        return [f"{who} left a record, but HEAD has moved since ({head[:12]} -> {now[:12]}); record dropped, "
+                "check `git status`"]
+    edited = [rel for rel, before, after in files if _read(root / rel) not in (before, after)]
+    if edited:
+        raise ShipyardError(
+            f"{who} was stopped half-way, and {', '.join(edited)} changed since; nothing was touched",
+            hint=f"put the files back yourself (`git status`, `git restore`), switch back to {data.get('origin') or 'your branch'}, "
+            f"then delete {path} and run again",
+            check=gitx.BUSY)
+    if data.get("commit"):
+        gitx.git(root, "reset", "--quiet", "--", *rels, what="unstaging the interrupted change")
+    restored = 0
+    for rel, before, _after in files:
+        target = root / rel
+        if before is None:
+            if target.exists():
+                target.unlink()
+                restored += 1
+        elif _read(target) != before:
+            atomic_write(target, before)
+            restored += 1
+    for rel in reversed(data.get("folders") or []):
+        try:
+            (root / rel).rmdir()
+        except OSError:
+            pass
+    notes = [f"{who} was stopped half-way: put back {restored} file(s)" if restored
+             else f"{who} was stopped before it changed any file"]
+    branch, origin = data.get("branch"), data.get("origin")
+    if branch and head and gitx.rev(root, f"refs/heads/{branch}") == head:
+        if gitx.current_branch(root) == branch:
+            _drop_branch(repo, branch, origin)
+        else:
+            gitx.delete_branch(root, branch)
+        notes.append(f"removed its branch {branch}, back on {gitx.current_branch(root) or origin}")
+    _end_journal(path)
+    return notes
+
+
+# --------------------------------------------------------------------------
 # Apply
 
 
@@ -1108,91 +1285,170 @@ def prepare(repo: Repository, options: GitOptions) -> None:
         gitx.require_clean(repo.root)
 
 
+def change(repo: Repository, make_plan: Callable[[Repository], Plan], options: GitOptions | None = None, *,
+           command: str = "shipyard", wait: float = 0.0, notify: Callable[[str], None] | None = None) -> Outcome:
+    """The whole of a command that changes the repository: take the work
+    tree's lock (or wait for it), repair what an interrupted run left, check
+    the work tree, plan, apply. ``notify`` hears about waiting, a lock taken
+    over from a dead process and repairs."""
+    options = options or GitOptions()
+    say = notify or (lambda _message: None)
+    lock = gitx.WorkTreeLock(repo.root, command)
+    lock.acquire(wait=wait, notify=say)
+    try:
+        if lock.taken_over is not None:
+            state = "is no longer running" if not lock.taken_over.alive() else "no longer holds it"
+            say(f"took over the work-tree lock of {lock.taken_over.describe()}, which {state}")
+        for note in recover(repo):
+            say(note)
+        prepare(repo, options)
+        plan = make_plan(repo)
+        stop = StopFlag()
+        with stop.installed():
+            return apply(repo, plan, options, stop=stop, command=command)
+    finally:
+        lock.release()
+
+
 def _render_all(repo: Repository, folders: list[Path]) -> dict[Path, list[dict[str, Any]]]:
     return {folder: (m.kustomize(repo, folder) if (folder / "kustomization.yaml").is_file() else []) for folder in folders}
 
 
-def apply(repo: Repository, plan: Plan, options: GitOptions | None = None) -> Outcome:
+def apply(repo: Repository, plan: Plan, options: GitOptions | None = None, *, stop: StopFlag | None = None,
+          command: str = "shipyard") -> Outcome:
     """Make ``plan`` real: branch, atomic writes, render check, commit.
     Nothing is left half-done: on any failure the files, and the branch,
-    are put back."""
+    are put back; a kill leaves a journal the next command repairs from.
+    Conflicts (the branch exists with other content, the target branch
+    changed these files) are refused before anything is touched."""
     options = options or GitOptions()
+    stop = stop or StopFlag()
     root = repo.root
     changed = {path: text for path, text in plan.files.items() if _read(path) != text}
     rels = [repo.rel(p) for p in changed]
     if not changed:
         body = "\n\n".join(plan.sections)
         return Outcome(plan, [], plan.title, body, note=plan.noop)
-    # The "before" render reads the same files the new branch starts from,
-    # so it runs while the branch is being made.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        rendering = pool.submit(_render_all, repo, plan.render)
-        created_branch, origin, existing = _make_branch(repo, plan, options, changed)
-        try:
-            before = rendering.result()
-        except BaseException:
-            _drop_branch(repo, created_branch, origin)
-            raise
-    if existing is not None:
-        return existing
+    branch = _branch_name(repo, plan, options)
+    if branch is not None and gitx.branch_exists(root, branch):
+        return _already_prepared(repo, plan, branch, changed)
+    head = origin = None
+    if options.commit:
+        _require_up_to_date(repo, rels)
+        head = gitx.head(root)
+        origin = gitx.current_branch(root) or head
+    journal = _begin_journal(repo, plan, changed, command=command, commit=options.commit, head=head,
+                             origin=origin, branch=branch)
     transaction = FileTransaction()
+    staged = False
     try:
+        # The "before" render reads the same files the new branch starts
+        # from, so it runs while the branch is being made.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            rendering = pool.submit(_render_all, repo, plan.render)
+            try:
+                if branch is not None:
+                    gitx.create_branch(root, branch)
+            finally:
+                before = rendering.result()
+        stop.check()
         for path, text in changed.items():
             transaction.write(path, text)
+            stop.check()
         after = _render_all(repo, plan.render)
         if plan.verify is not None:
             plan.verify(repo, after)
-    except BaseException:
-        transaction.rollback()
-        _drop_branch(repo, created_branch, origin)
-        raise
-    summary: list[str] = []
-    for folder in plan.render:
-        summary.append(f"`{repo.rel(folder)}`:")
-        summary.extend(rendered_changes(before.get(folder, []), after.get(folder, [])))
-    sections = list(plan.sections)
-    if summary:
-        sections.append("## Rendered change\n\n" + "\n".join(summary))
-    sections.append("## Files\n\n" + "\n".join(f"- `{r}`" for r in rels))
-    body = "\n\n".join(sections) + "\n"
-    commit = None
-    if options.commit:
-        try:
+        summary: list[str] = []
+        for folder in plan.render:
+            summary.append(f"`{repo.rel(folder)}`:")
+            summary.extend(rendered_changes(before.get(folder, []), after.get(folder, [])))
+        sections = list(plan.sections)
+        if summary:
+            sections.append("## Rendered change\n\n" + "\n".join(summary))
+        sections.append("## Files\n\n" + "\n".join(f"- `{r}`" for r in rels))
+        body = "\n\n".join(sections) + "\n"
+        commit = None
+        if options.commit:
+            stop.check()
+            staged = True
             commit = gitx.commit(root, rels, plan.title + "\n\n" + _commit_body(plan))
-        except BaseException:
+    except BaseException:
+        # put everything back; if that fails too, the journal stays for the next run
+        if staged:
             gitx.git(root, "reset", "--quiet", "--", *rels, check=False)
-            transaction.rollback()
-            _drop_branch(repo, created_branch, origin)
-            raise
-    branch = (created_branch or gitx.current_branch(root)) if options.commit else None
-    return Outcome(plan, rels, plan.title, body, branch=branch, commit=commit)
+        transaction.rollback()
+        if branch is not None and gitx.current_branch(root) == branch:
+            _drop_branch(repo, branch, origin)
+        elif branch is not None and gitx.rev(root, f"refs/heads/{branch}") == head:
+            gitx.delete_branch(root, branch)
+        _end_journal(journal)
+        raise
+    _end_journal(journal)
+    out_branch = (branch or gitx.current_branch(root)) if options.commit else None
+    return Outcome(plan, rels, plan.title, body, branch=out_branch, commit=commit)
 
 
-def _make_branch(repo: Repository, plan: Plan, options: GitOptions,
-                 changed: dict[Path, str]) -> tuple[str | None, str | None, Outcome | None]:
-    """(created branch, where we came from, or the outcome of an earlier
-    run that already prepared this exact change on its branch)."""
-    root = repo.root
+def _branch_name(repo: Repository, plan: Plan, options: GitOptions) -> str | None:
+    """The branch this change gets, or None when it goes on the current one."""
     if not (options.commit and options.new_branch):
-        return None, None, None
+        return None
     name = options.branch or plan.branch
-    if options.branch and not gitx.valid_branch_name(root, name):
+    if options.branch and not gitx.valid_branch_name(repo.root, name):
         raise ShipyardError(f"{name!r} is not a valid branch name", hint="pass another --branch NAME", check="SY900")
-    if gitx.branch_exists(root, name):
-        if all(gitx.show(root, name, repo.rel(p)) == t for p, t in changed.items()):
-            body = "\n\n".join(plan.sections)
-            return None, None, Outcome(plan, [], plan.title, body, branch=name,
-                                       commit=gitx.git(root, "rev-parse", name).strip(),
-                                       note=f"already prepared on branch {name}")
-        raise ShipyardError(f"branch {name} already exists with other content",
-                            hint=f"delete it (git branch -D {name}) or pass --branch NAME", check="SY900")
-    origin = gitx.current_branch(root) or gitx.head(root)
-    gitx.create_branch(root, name)
-    return name, origin, None
+    return name
+
+
+def _already_prepared(repo: Repository, plan: Plan, name: str, changed: dict[Path, str]) -> Outcome:
+    """The outcome of an earlier run that prepared this exact change on
+    branch ``name``; a branch of that name with anything else is a
+    conflict, explained: which files differ, what it holds, and whether it
+    was made from an older base."""
+    root = repo.root
+    differing = [repo.rel(p) for p, t in changed.items() if gitx.show(root, name, repo.rel(p)) != t]
+    if not differing:
+        body = "\n\n".join(plan.sections)
+        return Outcome(plan, [], plan.title, body, branch=name, commit=gitx.rev(root, f"refs/heads/{name}"),
+                       note=f"already prepared on branch {name}")
+    here = gitx.current_branch(root) or "HEAD"
+    details = [f"{', '.join(differing)} there {'differs' if len(differing) == 1 else 'differ'} from this change"]
+    base = gitx.merge_base(root, "HEAD", name)
+    if base is not None:
+        moved = [rel for rel in differing if gitx.show(root, base, rel) != gitx.show(root, "HEAD", rel)]
+        if moved:
+            latest = gitx.log_lines(root, f"{base}..HEAD", moved, limit=1)
+            details.append(f"it was made from an older {here}: {', '.join(moved)} changed on {here} since"
+                           + (f" (latest: {latest[0]})" if latest else ""))
+        own = gitx.log_lines(root, f"{base}..{name}")
+        if own:
+            details.append("its commits: " + "; ".join(own))
+    raise ShipyardError(
+        f"branch {name} already exists with other content: " + "; ".join(details),
+        hint=f"if {name} is an outdated run of this command, delete it and run again (git branch -D {name}); "
+        "to keep it, pass --branch NAME to make the change on another branch",
+        check=gitx.CONFLICT)
+
+
+def _require_up_to_date(repo: Repository, rels: list[str]) -> None:
+    """Refuse a change to files the target branch (shipyard.yaml
+    repository.branch, default main, or its fetched remote counterpart)
+    changed since this work tree's base: its pull request would conflict,
+    or silently undo the other change."""
+    config = repo.config.get("repository") if isinstance(repo.config.get("repository"), dict) else {}
+    target = str((config or {}).get("branch") or "main")
+    found = gitx.upstream_changes(repo.root, target, rels)
+    if found is None:
+        return
+    commits = f" ({'; '.join(found.commits)})" if found.commits else ""
+    raise ShipyardError(
+        f"{', '.join(found.paths)} changed on {found.ref} since this work tree's base{commits}: "
+        "a pull request made from here would conflict with that change or undo it",
+        hint=f"bring the work tree up to date first (git pull --rebase, or git rebase {found.ref}), then run again; "
+        "nothing was changed",
+        check=gitx.CONFLICT)
 
 
 def _drop_branch(repo: Repository, created: str | None, origin: str | None) -> None:
-    """Undo `_make_branch`: back where we were, the new branch gone."""
+    """Undo the branch creation: back where we were, the new branch gone."""
     if not created or not origin:
         return
     if gitx.branch_exists(repo.root, origin):

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Callable
 
-from shipyard.promote import GitOptions, Outcome, Plan, apply, plan_promote, prepare, write_pr_files
+from shipyard.promote import GitOptions, Outcome, Plan, change, plan_promote, write_pr_files
 from shipyard.repo import Repository
 
 NAME = "promote"
@@ -41,6 +42,9 @@ def add_change_arguments(parser: argparse.ArgumentParser, *, commit_by_default: 
     parser.set_defaults(commit=commit_by_default)
     git.add_argument("--branch", help="name of the branch to create (default: derived from the change)")
     git.add_argument("--no-branch", action="store_true", help="commit on the current branch")
+    git.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                     help="when another shipyard command is changing this work tree, wait up to SECONDS "
+                     "for it to finish (default: fail at once, naming it)")
     out = parser.add_argument_group("pull request")
     out.add_argument("--pr-title", type=Path, metavar="FILE", help="write the pull request title to FILE")
     out.add_argument("--pr-body", type=Path, metavar="FILE", help="write the pull request body (markdown) to FILE")
@@ -57,14 +61,21 @@ def git_options(args: argparse.Namespace) -> GitOptions:
     return GitOptions(commit=args.commit, new_branch=not args.no_branch, branch=args.branch)
 
 
+def command_line(args: argparse.Namespace) -> str:
+    """The command as typed, for the lock's record and the message another
+    command prints while this one runs."""
+    if sys.argv and Path(sys.argv[0]).name == "shipyard" and len(sys.argv) > 1 and sys.argv[1] == args.command:
+        return shlex.join(["shipyard", *sys.argv[1:]])
+    return " ".join(["shipyard", args.command, getattr(args, "model", "") or ""]).strip()
+
+
 def run_change(args: argparse.Namespace, make_plan: Callable[[Repository], Plan]) -> int:
-    """Check the work tree, plan, apply, print: the shared body of every
-    command that changes the repository."""
+    """Lock, repair, check the work tree, plan, apply, print: the shared
+    body of every command that changes the repository."""
     repo = repository(args)
     options = git_options(args)
-    prepare(repo, options)
-    plan = make_plan(repo)
-    outcome = apply(repo, plan, options)
+    outcome = change(repo, make_plan, options, command=command_line(args), wait=args.wait,
+                     notify=lambda message: print(f"note: {message}", file=sys.stderr, flush=True))
     write_pr_files(outcome, args.pr_title, args.pr_body)
     print_outcome(outcome, args)
     return 0
