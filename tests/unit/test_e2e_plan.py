@@ -498,3 +498,24 @@ def test_the_kind_suite_canary_gives_two_serving_predictors_in_the_plan(kind_e2e
     assert max(operator) < min(step_index(after, lambda o: o.kind == "SeldonDeployment"))
     # the real repository is untouched
     assert "canary" not in (REPO_ROOT / "overlays" / "dev" / "models" / "kustomization.yaml").read_text()
+
+
+@pytest.mark.parametrize("cluster", ["staging", "production"])
+def test_clusters_with_prerequisite_crd_groups_plan_without_installing_them(cluster: str, mirror_dir: Path, tmp_path: Path) -> None:
+    repo = Repository.load(ROOT_FOR_PREREQUISITES)
+    plan = plan_for(repo, cluster, "flux")
+    monitors = [o for o in plan.ordered_objects() if o.group == "monitoring.coreos.com"]
+    assert monitors, "staging and production monitor their models"
+    # Without the declared prerequisite, nothing installs those CRDs: no plan.
+    copy = tmp_path / "repo"
+    shutil.copytree(ROOT_FOR_PREREQUISITES, copy, ignore=shutil.ignore_patterns(".git", ".venv*", ".shipyard-cache", "__pycache__"))
+    (ROOT_FOR_PREREQUISITES / ".shipyard-cache").mkdir(exist_ok=True)
+    (copy / ".shipyard-cache").symlink_to(ROOT_FOR_PREREQUISITES / ".shipyard-cache")  # renders are keyed by content
+    cluster_yaml = copy / "clusters" / cluster / "cluster.yaml"
+    cluster_yaml.write_text(cluster_yaml.read_text().replace("crdGroups: [monitoring.coreos.com]", "crdGroups: []"))
+    with pytest.raises(PlanError) as err:
+        plan_for(Repository.load(copy), cluster, "flux")
+    assert "PodMonitor" in str(err.value) or "PrometheusRule" in str(err.value)
+
+
+ROOT_FOR_PREREQUISITES = Path(__file__).resolve().parents[2]

@@ -266,6 +266,18 @@ def _synthetic_namespace(name: str, creator: K8sObject, label: str) -> K8sObject
     return K8sObject(body=body, source=Source(creator.source.path, creator.source.line), target=label)
 
 
+def prerequisite_groups(target: RenderedTarget) -> set[str]:
+    """API groups the cluster serves before any GitOps engine syncs
+    (cluster.yaml spec.prerequisites.crdGroups), e.g. monitoring.coreos.com
+    where the platform team runs its own prometheus-operator."""
+    if target.cluster is None:
+        return set()
+    spec = target.cluster.raw.get("spec") or {}
+    prerequisites = spec.get("prerequisites") if isinstance(spec, dict) else None
+    groups = prerequisites.get("crdGroups") if isinstance(prerequisites, dict) else None
+    return {str(g) for g in groups} if isinstance(groups, list) else set()
+
+
 class _Builder:
     def __init__(self, target: RenderedTarget) -> None:
         self.target = target
@@ -275,6 +287,7 @@ class _Builder:
         self.skipped: list[Skipped] = []
         self.edges: dict[tuple[str, int], dict[tuple[str, int], str]] = {}
         self.position: dict[int, tuple[str, int]] = {}  # id(obj) -> node
+        self.prerequisite_groups = prerequisite_groups(target)
 
     # -- collect --------------------------------------------------------
 
@@ -432,7 +445,7 @@ class _Builder:
                     if owner != unit.label:
                         self.edge((owner, self.units[owner].last), node,
                                   f"{describe(obj)} needs CRD {crd.name} (and its controller) from {owner}")
-                elif not is_builtin_group(obj.group):
+                elif not is_builtin_group(obj.group) and obj.group not in self.prerequisite_groups:
                     raise PlanError(
                         f"{describe(obj)} is a {obj.kind} ({obj.api_version}), and nothing in {self.root} "
                         "installs its CustomResourceDefinition",
@@ -572,11 +585,11 @@ def build_plan(target: RenderedTarget) -> Plan:
     builder.link()
     steps = builder.steps(builder.order())
     plan = Plan(target=target.name, engine=target.engine, steps=steps, skipped=builder.skipped)
-    verify(plan)
+    verify(plan, builder.prerequisite_groups)
     return plan
 
 
-def verify(plan: Plan) -> None:
+def verify(plan: Plan, prerequisites: set[str] = frozenset()) -> None:  # type: ignore[assignment]
     """Every object once; every CRD before the objects of its kind; every
     Namespace before the objects in it (the guarantees the suite relies on)."""
     placed: dict[tuple[str, str, str, str], int] = {}
@@ -592,7 +605,7 @@ def verify(plan: Plan) -> None:
             crd_at[(str(spec.get("group", "")), str((spec.get("names") or {}).get("kind", "")))] = position
         elif obj.kind == "Namespace" and obj.group == "":
             ns_at[obj.name] = position
-        if (obj.group, obj.kind) in crd_at or not is_builtin_group(obj.group):
+        if (obj.group, obj.kind) in crd_at or not (is_builtin_group(obj.group) or obj.group in prerequisites):
             if crd_at.get((obj.group, obj.kind), position + 1) > position:
                 raise PlanError(f"{describe(obj)} would be applied before its CRD", check="SY900")
         if obj.namespace and obj.namespace not in PRESET_NAMESPACES and ns_at.get(obj.namespace, position + 1) > position:
