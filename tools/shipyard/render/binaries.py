@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shipyard.errors import ToolMissing
+from shipyard.render.run import tool_timeout
 
 HELM_VERSION = "v3.19.0"
 KUBECTL_VERSION = "v1.34.5"
@@ -40,10 +41,13 @@ class Binaries:
 
 
 def _candidates(name: str) -> list[str]:
+    """Where to look for ``name``. ``SHIPYARD_HELM`` / ``SHIPYARD_KUBECTL``,
+    when set, is the only candidate: an explicit choice that does not work is
+    reported, never silently replaced by another binary."""
     env = os.environ.get(f"SHIPYARD_{name.upper()}")
-    found: list[str] = []
     if env:
-        found.append(env)
+        return [env]
+    found: list[str] = []
     venv_bin = Path(sys.prefix) / "bin" / name
     if venv_bin.is_file():
         found.append(str(venv_bin))
@@ -53,12 +57,35 @@ def _candidates(name: str) -> list[str]:
     return found
 
 
-def _run_version(cmd: list[str]) -> str:
+def _run_version(cmd: list[str]) -> tuple[str, str]:
+    """(the version text a binary prints, "") or ("", why it told none:
+    "not found", "no answer within 30s", ...)."""
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    return out.stdout + out.stderr
+        limit = min(30.0, tool_timeout(30.0))
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        return "", "not found"
+    except PermissionError:
+        return "", "not executable"
+    except OSError as exc:
+        return "", f"cannot run: {exc.strerror or exc}"
+    except subprocess.TimeoutExpired:
+        return "", f"no answer within {limit:g}s"
+    text = (out.stdout + out.stderr).strip()
+    return (text, "") if text else ("", f"printed nothing, exit code {out.returncode}")
+
+
+def _short(text: str) -> str:
+    """One line of at most 80 characters: what a candidate said, for errors."""
+    first = text.strip().splitlines()[0] if text.strip() else "nothing"
+    return first if len(first) <= 80 else first[:77] + "..."
+
+
+def _setup_hint(name: str) -> str:
+    variable = f"SHIPYARD_{name.upper()}"
+    if os.environ.get(variable):
+        return f"{variable} names a binary that is not the pinned version: point it at one that is, or unset it"
+    return SETUP_HINT
 
 
 @functools.lru_cache(maxsize=1)
@@ -67,26 +94,27 @@ def find_binaries() -> Binaries:
     helm = None
     helm_seen = []
     for cand in _candidates("helm"):
-        text = _run_version([cand, "version", "--template", "{{.Version}}"])
-        helm_seen.append(f"{cand} ({text.strip() or 'unusable'})")
+        text, problem = _run_version([cand, "version", "--template", "{{.Version}}"])
+        helm_seen.append(f"{cand} ({problem or _short(text)})")
         if text.strip().startswith(HELM_VERSION.rsplit(".", 1)[0]):
             helm = (cand, text.strip())
             break
     if helm is None:
         seen = "; ".join(helm_seen) or "none on PATH or in the virtual environment"
-        raise ToolMissing(f"helm {HELM_VERSION} not found (seen: {seen})", hint=SETUP_HINT, check="SY901")
+        raise ToolMissing(f"helm {HELM_VERSION} not found (seen: {seen})", hint=_setup_hint("helm"), check="SY901")
     kubectl = None
     kubectl_seen = []
     for cand in _candidates("kubectl"):
-        text = _run_version([cand, "version", "--client"])
+        text, problem = _run_version([cand, "version", "--client"])
         match = re.search(r"Kustomize Version: (v[\d.]+)", text)
-        kubectl_seen.append(f"{cand} (kustomize {match.group(1) if match else 'unknown'})")
+        kubectl_seen.append(f"{cand} (kustomize {match.group(1)})" if match else f"{cand} ({problem or _short(text)})")
         if match and match.group(1).rsplit(".", 1)[0] == KUSTOMIZE_VERSION.rsplit(".", 1)[0]:
             kubectl = (cand, match.group(1))
             break
     if kubectl is None:
         seen = "; ".join(kubectl_seen) or "none on PATH or in the virtual environment"
         raise ToolMissing(
-            f"kubectl with kustomize {KUSTOMIZE_VERSION} not found (seen: {seen})", hint=SETUP_HINT, check="SY901"
+            f"kubectl with kustomize {KUSTOMIZE_VERSION} not found (seen: {seen})", hint=_setup_hint("kubectl"),
+            check="SY901",
         )
     return Binaries(helm=helm[0], kubectl=kubectl[0], helm_version=helm[1], kustomize_version=kubectl[1])

@@ -1,15 +1,25 @@
-"""Run a rendering subprocess with a time limit and a clear error on failure."""
+"""Run a rendering subprocess with a time limit and a clear error on failure.
+
+Every call has a limit: a binary that hangs (a git fetch waiting on a dead
+network, a wrapper script stuck on a prompt) ends the command with an error
+instead of holding CI forever. ``SHIPYARD_TOOL_TIMEOUT`` (seconds) replaces
+the per-call limits, for slow machines or for tests. The tool runs in its own
+process group, so on timeout its children (kustomize's git, a script's
+sleep) are killed with it rather than left running.
+"""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import threading
 import time
 
-from shipyard.errors import RenderError
+from shipyard.errors import RenderError, ShipyardError
 
 DEFAULT_TIMEOUT = 300.0
+TIMEOUT_ENV = "SHIPYARD_TOOL_TIMEOUT"
 
 
 class ToolClock:
@@ -35,6 +45,46 @@ class ToolClock:
 TOOL_CLOCK = ToolClock()
 
 
+def tool_timeout(default: float) -> float:
+    """The time limit for one tool call: ``SHIPYARD_TOOL_TIMEOUT`` when set,
+    else ``default``. A value that is not a positive number is an error, not
+    a silent fallback: a typo there would otherwise mean no limit at all."""
+    raw = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise ShipyardError(
+            f"{TIMEOUT_ENV}={raw!r} is not a positive number of seconds",
+            hint=f"set {TIMEOUT_ENV} to a number such as 600, or unset it for the defaults",
+            check="SY900",
+        )
+    return value
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    """Kill the tool and everything it started (its own process group)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+
+
+def _drain(proc: subprocess.Popen[str]) -> None:
+    """Reap a killed tool. A descendant that left the process group may
+    still hold the output pipes open: wait briefly, then let go of them."""
+    try:
+        proc.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+        proc.wait()
+
+
 def run_tool(
     cmd: list[str],
     *,
@@ -44,24 +94,46 @@ def run_tool(
     cwd: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     hint: str | None = None,
+    line: int | None = None,
 ) -> str:
     """Run ``cmd`` and return its stdout; raise RenderError naming ``what``
-    and the tool's own message when it fails or runs past ``timeout``."""
+    (and ``file``/``line`` when given) and the tool's own message when it
+    fails or runs past its time limit."""
+    limit = tool_timeout(timeout)
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
     started = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise RenderError(f"{what}: timed out after {timeout:.0f}s", file=file, hint=hint, check="SY903") from None
-    except OSError as exc:
-        raise RenderError(f"{what}: cannot run {cmd[0]}: {exc}", file=file, hint=hint, check="SY901") from None
+        try:
+            proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                env=full_env, cwd=cwd, start_new_session=True,
+            )
+        except OSError as exc:
+            raise RenderError(
+                f"{what}: cannot run {cmd[0]}: {exc.strerror or exc}", file=file, line=line, hint=hint, check="SY901"
+            ) from None
+        try:
+            stdout, stderr = proc.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            _drain(proc)
+            source = f" (the limit set by {TIMEOUT_ENV})" if os.environ.get(TIMEOUT_ENV, "").strip() else ""
+            raise RenderError(
+                f"{what}: timed out after {limit:g}s{source}; the process was stopped",
+                file=file, line=line, check="SY903",
+                hint=hint or f"check the network or the mirror; on a slow machine raise {TIMEOUT_ENV} (seconds)",
+            ) from None
+        except BaseException:
+            _kill_group(proc)
+            proc.wait()
+            raise
     finally:
         TOOL_CLOCK.add(time.perf_counter() - started)
     if proc.returncode != 0:
-        message = proc.stderr.strip() or proc.stdout.strip() or f"exit code {proc.returncode}"
+        message = stderr.strip() or stdout.strip() or f"exit code {proc.returncode}"
         if len(message) > 2000:
             message = message[:2000] + " ..."
-        raise RenderError(f"{what} failed: {message}", file=file, hint=hint, check="SY903")
-    return proc.stdout
+        raise RenderError(f"{what} failed: {message}", file=file, line=line, hint=hint, check="SY903")
+    return stdout
