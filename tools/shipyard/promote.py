@@ -845,6 +845,9 @@ def plan_rollout(repo: Repository, model_name: str, env: str, *, finish: bool) -
     model = m.load_model(repo, model_name)
     current = _current_pin(repo, env, model_name)
     if current is None or not current.canary or not current.stable:
+        done = _rollout_done(repo, model_name, env, finish=finish) if current is not None else None
+        if done is not None:
+            return done
         raise ShipyardError(f"no canary of {model_name} is running in {env}",
                             hint=f"start one with: shipyard promote {model_name} --to {env} --version V --canary PERCENT",
                             check="SY900")
@@ -878,6 +881,23 @@ def plan_rollout(repo: Repository, model_name: str, env: str, *, finish: bool) -
     return _pin_plan(repo, model, env, current, state, action="abort", title=title,
                      branch=f"rollout/{model_name}-{env}-{current.canary}-abort", sections=sections,
                      noop="nothing to change")
+
+
+def _rollout_done(repo: Repository, model_name: str, env: str, *, finish: bool) -> Plan | None:
+    """A re-run of a rollout that already happened here: the pin is exactly
+    what the last commit to it, a finish (or abort) of this model, made.
+    That is a no-op, not an error, so a retried job succeeds."""
+    path = _pin_file(repo, env, model_name)
+    subject = f"Finish canary: {model_name} " if finish else f"Abort canary of {model_name} "
+    try:
+        revisions = gitx.history(repo.root, repo.rel(path), limit=1)
+    except ShipyardError:
+        return None  # not a git work tree: nothing to recognise
+    if not revisions or not revisions[0].subject.startswith(subject) or revisions[0].text != _read(path):
+        return None
+    last = revisions[0]
+    return Plan(action="finish" if finish else "abort", model=model_name, environment=env, title=last.subject,
+                branch="", files={}, noop=f"already done in commit {last.commit[:12]} ({last.subject})")
 
 
 def previous_pin(repo: Repository, env: str, model: str, current: str) -> tuple[str, gitx.Revision] | None:
@@ -1349,8 +1369,10 @@ def apply(repo: Repository, plan: Plan, options: GitOptions | None = None, *, st
             try:
                 if branch is not None:
                     gitx.create_branch(root, branch)
-            finally:
-                before = rendering.result()
+            except BaseException:
+                rendering.exception()  # wait for it; the branch error is the one to report
+                raise
+            before = rendering.result()
         stop.check()
         for path, text in changed.items():
             transaction.write(path, text)
