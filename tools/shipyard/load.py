@@ -27,6 +27,7 @@ from __future__ import annotations
 import gc
 import json
 import re
+import stat
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,10 +47,12 @@ __all__ = [
     "load_file",
     "load_documents",
     "read_text",
+    "load_config",
     "format_path",
     "INVALID_YAML",
     "YAML_LIMIT",
     "MAX_DEPTH",
+    "MAX_FILE_BYTES",
 ]
 
 INVALID_YAML = "SY910"  # malformed YAML, not UTF-8
@@ -59,6 +62,11 @@ NOT_AN_OBJECT = "SY104"
 
 MAX_DEPTH = 500
 """Deepest nesting accepted. Kubernetes objects nest about 20 levels."""
+
+MAX_FILE_BYTES = 64 * 2**20
+"""Largest file read. The API server stores about 1.5 MiB per object; the
+biggest upstream CRD bundles are a few MiB. Loading costs about 25 bytes of
+memory per byte of YAML, so the limit also bounds memory (under 2 GiB)."""
 
 _ALIAS_SLACK = 10_000
 """Without aliases a text of n characters composes to fewer than n nodes, so
@@ -252,16 +260,48 @@ def _new_composer(text: str, path: str) -> _Composer:
 
 
 def _yaml_error(exc: yaml.YAMLError, text: str, path: str) -> ShipyardError:
+    """One clear error for libyaml's complaint: the line to look at (never
+    past the end of the file), where the construct it was parsing started,
+    and for tabs (the most common cause of "cannot start any token") what
+    the character is and what to do."""
     mark = getattr(exc, "problem_mark", None)
     line: int | None = None
+    last_line = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
     if mark is not None:
         line = mark.line + 1
     elif isinstance(exc, yaml.reader.ReaderError):
         line = text.encode("utf-8", "surrogatepass")[: exc.position].count(b"\n") + 1
     problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or str(exc)
     context = getattr(exc, "context", None)
-    message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
-    return ShipyardError(message, file=path, line=line, check=INVALID_YAML, hint="fix the YAML syntax at that line")
+    context_mark = getattr(exc, "context_mark", None)
+    hint = "fix the YAML syntax at that line"
+    at_end = line is not None and line > max(last_line, 1)  # the line after the last newline
+    if mark is not None and _char_at(text, mark.line, mark.column) == "\t":
+        problem = f"a tab character at column {mark.column + 1}: YAML indents with spaces only"
+        context = None
+        hint = "replace the tab with spaces"
+    message = f"invalid YAML: {problem}"
+    notes: list[str] = []
+    if at_end:
+        notes.append("at the end of the file")
+    if context:
+        if context_mark is not None and line is not None and context_mark.line + 1 != line:
+            context += f" that starts at line {context_mark.line + 1}"
+        notes.append(context)
+    if notes:
+        message += f" ({'; '.join(notes)})"
+    return ShipyardError(message, file=path, line=line, check=INVALID_YAML, hint=hint)
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    """The character at a 0-based (line, column) of ``text``, or ""."""
+    start = 0
+    for _ in range(line):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return ""
+    index = start + column
+    return text[index] if index < len(text) else ""
 
 
 def _max_depth(text: str, path: str) -> tuple[int, int]:
@@ -711,11 +751,32 @@ def load_documents(text: str, path: str) -> list[tuple[Any, int]]:
 
 
 def read_text(path: Path, rel: str) -> str:
-    """A file's text; a clear error when it is missing or not UTF-8."""
+    """A file's text; a clear error when it is missing, not a regular file
+    (a FIFO would block forever, /dev/zero would never end), larger than
+    ``MAX_FILE_BYTES``, or not UTF-8."""
     try:
-        data = path.read_bytes()
+        info = path.stat()
     except OSError as exc:
         raise ShipyardError(f"cannot read file: {exc.strerror or exc}", file=rel, check="SY900") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ShipyardError(
+            f"not a regular file ({_file_type(info.st_mode)}): only files are read as YAML",
+            file=rel, check="SY900", hint="name a YAML file or a folder of them",
+        )
+    if info.st_size > MAX_FILE_BYTES:
+        raise ShipyardError(
+            f"file is {info.st_size / 2**20:.0f} MiB, beyond the loader's limit of {MAX_FILE_BYTES // 2**20} MiB",
+            file=rel, check=YAML_LIMIT,
+            hint="Kubernetes stores at most about 1.5 MiB per object: split the file or keep generated data out of manifests",
+        )
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ShipyardError(f"cannot read file: {exc.strerror or exc}", file=rel, check="SY900") from None
+    if len(data) > MAX_FILE_BYTES:  # grew while we looked
+        raise ShipyardError(f"file is larger than the loader's limit of {MAX_FILE_BYTES // 2**20} MiB",
+                            file=rel, check=YAML_LIMIT, hint="split the file")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -724,3 +785,46 @@ def read_text(path: Path, rel: str) -> str:
             f"file is not UTF-8 text (byte 0x{data[exc.start]:02x} at line {line})",
             file=rel, line=line, check=INVALID_YAML, hint="save the file as UTF-8",
         ) from None
+
+
+def _file_type(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def load_config(path: Path, rel: str) -> tuple[dict[str, Any], Callable[[JsonPath], int | None]]:
+    """A settings file (shipyard.yaml, cluster.yaml): one YAML mapping, and
+    a function giving the line of any field in it (for errors).
+
+    Settings are read strictly, unlike manifests: a duplicate key is an
+    error (the earlier value would silently lose), and so is a second
+    document or a top level that is not a mapping. An empty file is {}."""
+    text = read_text(path, rel)
+    docs = _documents(text, rel)
+    present = [doc for doc in docs if doc.body is not None]
+    if not present:
+        return {}, lambda field_path: None
+    if len(present) > 1:
+        raise ShipyardError(
+            f"expected one YAML document, found {len(present)}", file=rel, line=present[1].line,
+            check=INVALID_YAML, hint="remove the `---` and the documents after the first",
+        )
+    doc = present[0]
+    if doc.duplicates:
+        key_path, line, first_line = doc.duplicates[0]
+        first = f" (first at line {first_line})" if first_line else ""
+        raise ShipyardError(
+            f"duplicate key {format_path(key_path)}{first}", file=rel, line=line, check=DUPLICATE_KEY,
+            hint="keep one of the two keys: YAML readers silently drop the earlier value",
+        )
+    if doc.body.__class__ is not dict:
+        raise ShipyardError("expected a mapping (key: value) at the top level", file=rel, line=doc.line,
+                            check=INVALID_YAML, hint="see docs/layout.md for what this file holds")
+    return doc.body, doc.lines

@@ -6,11 +6,10 @@ so adding a cluster or a model is adding a folder, not editing the toolkit.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import Any, Callable
 
 from shipyard.errors import ShipyardError
 
@@ -94,23 +93,56 @@ class Repository:
         if not file.is_file():
             known = ", ".join(c.name for c in self.clusters()) or "none"
             raise ShipyardError(f"unknown cluster {name!r}", hint=f"clusters are: {known}")
-        data = _read_yaml_mapping(file, self.root)
-        spec = data.get("spec", data)
         rel = self.rel(file)
+        data, line_of = _read_config(file, self.root)
+        base: tuple[str, ...] = ("spec",) if "spec" in data else ()
+        spec = data.get("spec", data)
+        if not isinstance(spec, dict):
+            raise ShipyardError("spec must be a mapping of the cluster's facts", file=rel, line=line_of(("spec",)),
+                                hint="write `spec:` with environment, kubernetesVersion and engines under it")
+
+        def where(key: str) -> int | None:
+            return line_of(base + (key,)) if key in spec else line_of(base)
+
         env = spec.get("environment")
         if not isinstance(env, str) or not env:
-            raise ShipyardError("cluster.yaml has no environment", file=rel, hint="add `environment: dev|staging|production`")
-        version = str(spec.get("kubernetesVersion", DEFAULT_KUBE_VERSION))
-        engines = tuple(spec.get("engines") or [e for e in ENGINES if (path / e).is_dir()])
-        gpu = spec.get("gpu") or {}
+            raise ShipyardError("cluster.yaml has no environment" if env is None else
+                                f"environment must be a folder name in overlays/, not {env!r}",
+                                file=rel, line=where("environment"), hint="add `environment: dev|staging|production`")
+        version = spec.get("kubernetesVersion", DEFAULT_KUBE_VERSION)
+        if not isinstance(version, str):
+            raise ShipyardError(
+                f"kubernetesVersion must be a quoted string, not the {_yaml_type(version)} {version!r}",
+                file=rel, line=where("kubernetesVersion"),
+                hint='quote it, like kubernetesVersion: "1.33" (unquoted, 1.30 reads as the number 1.3)',
+            )
+        engines = spec.get("engines")
+        if engines is None:
+            engines = [e for e in ENGINES if (path / e).is_dir()]
+        if not isinstance(engines, list) or not all(isinstance(e, str) and e in ENGINES for e in engines):
+            raise ShipyardError(f"engines must be a list of {' and '.join(ENGINES)}, not {engines!r}",
+                                file=rel, line=where("engines"), hint="write it like engines: [argocd, flux]")
+        gpu = spec.get("gpu")
+        if gpu is not None and not isinstance(gpu, dict):
+            raise ShipyardError(f"gpu must be a mapping, not {gpu!r}", file=rel, line=where("gpu"),
+                                hint="write it like gpu: {capacity: 4}")
+        capacity = (gpu or {}).get("capacity") or 0
+        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 0:
+            raise ShipyardError(f"gpu.capacity must be a whole number of GPUs, not {capacity!r}", file=rel,
+                                line=line_of(base + ("gpu", "capacity")),
+                                hint="write it like gpu: {capacity: 4} (0, or leave it out, when the cluster has none)")
+        istio = spec.get("istio", False)
+        if not isinstance(istio, bool):
+            raise ShipyardError(f"istio must be true or false, not {istio!r}", file=rel, line=where("istio"),
+                                hint="write istio: true when the cluster runs Istio")
         return Cluster(
             name=name,
             path=path,
             environment=env,
-            kubernetes_version=normalise_kube_version(version, rel),
-            engines=engines,
-            gpu_capacity=int(gpu.get("capacity", 0) or 0) if isinstance(gpu, dict) else 0,
-            istio=bool(spec.get("istio", False)),
+            kubernetes_version=normalise_kube_version(version, rel, line=where("kubernetesVersion")),
+            engines=tuple(engines),
+            gpu_capacity=capacity,
+            istio=istio,
             raw=data,
         )
 
@@ -121,26 +153,43 @@ class Repository:
         return sorted(p.name for p in base.iterdir() if (p / "model.yaml").is_file())
 
 
-def normalise_kube_version(version: str, file: str | None = None) -> str:
-    """'1.33' or 'v1.33.2' -> '1.33.0' style major.minor.0 used by the schema sets."""
-    text = version.strip().lstrip("v")
-    parts = text.split(".")
-    if len(parts) < 2 or not parts[0].isdigit() or not parts[1].isdigit():
-        raise ShipyardError(f"not a Kubernetes version: {version!r}", file=file, hint="write it like 1.33")
-    return f"{int(parts[0])}.{int(parts[1])}.0"
+_KUBE_VERSION = re.compile(r"v?(\d{1,4})\.(\d{1,4})(?:\.\d{1,6})?(?:[-+][0-9A-Za-z.+-]*)?\Z")
+
+
+def normalise_kube_version(version: str, file: str | None = None, *, line: int | None = None) -> str:
+    """'1.33' or 'v1.33.2' -> '1.33.0' style major.minor.0 used by the schema sets.
+
+    Strict on purpose: '1.33.x', 'latest' or '2.0' are typos, and a version
+    misread here picks the wrong schemas and API removals for every check."""
+    text = version.strip()
+    match = _KUBE_VERSION.match(text)
+    if match is None or int(match.group(1)) != 1:
+        raise ShipyardError(f"not a Kubernetes version: {version!r}", file=file, line=line,
+                            hint='write it like "1.33" (or v1.33.2)')
+    return f"1.{int(match.group(2))}.0"
+
+
+def _yaml_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    return "null" if value is None else type(value).__name__
+
+
+def _read_config(path: Path, root: Path) -> tuple[dict[str, Any], Callable[[tuple], int | None]]:
+    """A settings file through the strict loader: one mapping (duplicate
+    keys, non-UTF-8 bytes and alias bombs are errors with file and line),
+    and the line of any field in it."""
+    from shipyard.load import load_config  # late: the loader is heavy to import
+
+    rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+    return load_config(path, rel)
 
 
 def _read_yaml_mapping(path: Path, root: Path) -> dict[str, Any]:
-    rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ShipyardError(f"invalid YAML: {getattr(exc, 'problem', exc)}", file=rel, line=(mark.line + 1) if mark else None) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ShipyardError(f"cannot read file: {exc}", file=rel) from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ShipyardError("expected a mapping at the top level", file=rel, line=1)
-    return data
+    return _read_config(path, root)[0]

@@ -50,8 +50,25 @@ class TargetSpec:
 
 def default_kube_version(repo: Repository) -> str:
     defaults = repo.config.get("defaults") or {}
-    value = str(defaults.get("kubernetesVersion", "1.33")) if isinstance(defaults, dict) else "1.33"
-    return normalise_kube_version(value, "shipyard.yaml")
+    value = defaults.get("kubernetesVersion", "1.33") if isinstance(defaults, dict) else "1.33"
+    line = _line_of_key(repo.root / "shipyard.yaml", "kubernetesVersion")
+    if not isinstance(value, str):
+        raise ShipyardError(
+            f"defaults.kubernetesVersion must be a quoted string, not {value!r}", file="shipyard.yaml", line=line,
+            hint='quote it, like kubernetesVersion: "1.33" (unquoted, 1.30 reads as the number 1.3)',
+        )
+    return normalise_kube_version(value, "shipyard.yaml", line=line)
+
+
+def _line_of_key(path: Path, key: str) -> int | None:
+    """The first line where ``key:`` is written in ``path`` (for errors)."""
+    try:
+        for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if text.lstrip().startswith(f"{key}:"):
+                return number
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
 
 
 def environment_kube_version(repo: Repository, env: str, clusters: list[Cluster]) -> str:
@@ -91,7 +108,10 @@ def target_for_path(repo: Repository, raw: str, cwd: Path | None = None) -> Targ
         path = (cwd or Path.cwd()) / path
     path = path.resolve()
     if not path.exists():
-        raise ShipyardError(f"{raw}: no such file or folder", file=raw, hint="name an overlay, a kustomization folder or a manifest file")
+        raise ShipyardError("no such file or folder", file=raw, hint="name an overlay, a kustomization folder or a manifest file")
+    if not path.is_file() and not path.is_dir():
+        raise ShipyardError("not a file or a folder (a pipe, socket or device cannot be validated)", file=raw,
+                            hint="name an overlay, a kustomization folder or a manifest file")
     if not path.is_relative_to(repo.root):
         return TargetSpec(str(path), "file" if path.is_file() else "kustomization", default_kube_version(repo))
     rel = repo.rel(path)
