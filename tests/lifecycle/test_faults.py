@@ -144,6 +144,36 @@ def test_kill_with_its_git_is_reported_then_repaired(lc: LifecycleRepo, tmp_path
     assert_promoted_once(lc)
 
 
+KILL_AT_COMMIT = """
+    import os, signal, sys
+    import shipyard.promote as promote
+    from shipyard.cli import main
+    def commit(root, paths, message):
+        os.kill(os.getpid(), signal.SIGKILL)  # the pin is written, the branch made, nothing staged yet
+    promote.gitx.commit = commit
+    sys.argv[0] = "shipyard"  # as the console script names itself
+    sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_file_edited_after_the_kill_is_not_overwritten(lc: LifecycleRepo) -> None:
+    """The repair only puts back files still as the killed run left them;
+    a hand edit since then stops it, with the steps to finish by hand."""
+    child = python_child(KILL_AT_COMMIT, *PROMOTE_DEV, "--repo", str(lc.root))
+    child.wait(timeout=60)
+    assert child.returncode == -signal.SIGKILL
+    lc.write(DEV_PIN, lc.pin("dev") + "# my own edit\n")
+    left = (lc.pin("dev"), lc.branch, lc.dirty(), journal(lc).read_text())
+    run = lc.shipyard(*PROMOTE_DEV)
+    assert run.code == 2
+    assert (f"error [SY905]: an interrupted `shipyard promote iris --to dev --version 1.1.0 --repo {lc.root}` "
+            f"(pid {child.pid}, started ") in run.err
+    assert f"was stopped half-way, and {DEV_PIN} changed since; nothing was touched" in run.err
+    assert ("switch back to main and delete its empty branch (git branch -D promote/iris-dev-1.1.0), "
+            f"then delete {journal(lc)} and run again") in run.err
+    assert (lc.pin("dev"), lc.branch, lc.dirty(), journal(lc).read_text()) == left
+
+
 KILL_AT_COMPONENT = """
     import os, signal, sys
     import shipyard.promote as promote
@@ -154,6 +184,7 @@ KILL_AT_COMPONENT = """
             os.kill(os.getpid(), signal.SIGKILL)  # model.yaml is written, the component's temp file is not renamed
         return real_replace(src, dst)
     promote.os.replace = replace
+    sys.argv[0] = "shipyard"  # as the console script names itself
     sys.exit(main(sys.argv[1:]))
 """
 
@@ -196,6 +227,7 @@ SIGTERM_AT_PIN = """
             os.kill(os.getpid(), signal.SIGTERM)  # a cancelled job, while the pin is being written
         return real_write(path, text)
     promote.atomic_write = write
+    sys.argv[0] = "shipyard"  # as the console script names itself
     sys.exit(main(sys.argv[1:]))
 """
 

@@ -1259,11 +1259,14 @@ def recover(repo: Repository) -> list[str]:
                 "check `git status`"]
     edited = [rel for rel, before, after in files if _read(root / rel) not in (before, after)]
     if edited:
+        steps = ["keep or undo those edits yourself (`git status`, `git restore`)"]
+        if data.get("branch") and gitx.rev(root, f"refs/heads/{data['branch']}") == head:
+            steps.append(f"switch back to {data.get('origin')} and delete its empty branch "
+                         f"(git branch -D {data['branch']})")
+        steps.append(f"then delete {path} and run again")
         raise ShipyardError(
             f"{who} was stopped half-way, and {', '.join(edited)} changed since; nothing was touched",
-            hint=f"put the files back yourself (`git status`, `git restore`), switch back to {data.get('origin') or 'your branch'}, "
-            f"then delete {path} and run again",
-            check=gitx.BUSY)
+            hint=", ".join(steps), check=gitx.BUSY)
     if data.get("commit"):
         gitx.git(root, "reset", "--quiet", "--", *rels, what="unstaging the interrupted change")
     restored = 0
