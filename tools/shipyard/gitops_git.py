@@ -233,14 +233,24 @@ def upstream_changes(root: Path, target: str, paths: list[str]) -> UpstreamChang
 # One command at a time per work tree
 
 
+_GIT_DIRS: dict[str, Path] = {}  # work tree -> its git folder; a folder's git dir does not move
+
+
 def state_dir(root: Path) -> Path:
     """Where Shipyard keeps per-clone state (the lock, the record of a change
     in progress): ``<git dir>/shipyard``, or a folder in the temporary
     directory named after the root when ``root`` is not a git work tree."""
-    out = subprocess.run(["git", "rev-parse", "--absolute-git-dir"], cwd=root, capture_output=True, text=True,
-                         timeout=60) if root.is_dir() else None
+    key = str(root.resolve())
+    if key in _GIT_DIRS:
+        return _GIT_DIRS[key] / "shipyard"
+    try:
+        out = subprocess.run(["git", "rev-parse", "--absolute-git-dir"], cwd=root, capture_output=True, text=True,
+                             timeout=60) if root.is_dir() else None
+    except (OSError, subprocess.TimeoutExpired):
+        out = None
     if out is not None and out.returncode == 0 and out.stdout.strip():
-        return Path(out.stdout.strip()) / "shipyard"
+        _GIT_DIRS[key] = Path(out.stdout.strip())
+        return _GIT_DIRS[key] / "shipyard"
     digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
     return Path(tempfile.gettempdir()) / f"shipyard-{digest}"
 
