@@ -10,41 +10,62 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
-
+from shipyard.errors import ShipyardError
 from shipyard.render.kustomize import kustomization_file
 
 REMOTE_PREFIXES = ("http://", "https://", "git@", "ssh://", "github.com/", "git::")
+
+
+def read_documents(file: Path) -> list[Any]:
+    """Every document of a YAML file through the bounded loader, or [] when
+    it cannot be read: kustomize reports such files itself, with its own
+    message. (libyaml's recursive composer, called directly, would crash
+    the process on a deeply nested file instead.)"""
+    from shipyard.load import load_documents, read_text  # late: the loader is heavy to import
+
+    try:
+        return [body for body, _line in load_documents(read_text(file, str(file)), str(file))]
+    except ShipyardError:
+        return []
+
+
+def read_kustomization(kfile: Path) -> dict[str, Any]:
+    """A kustomization file as a mapping ({} when it is not one)."""
+    docs = read_documents(kfile)
+    return docs[0] if docs and isinstance(docs[0], dict) else {}
 
 
 def is_remote(ref: str) -> bool:
     return ref.startswith(REMOTE_PREFIXES) or "?ref=" in ref
 
 
+def _items(value: Any) -> list[Any]:
+    """A kustomization field's entries; anything but a list (a typo such as
+    ``resources: a.yaml``) has none here, and kustomize reports it."""
+    return value if isinstance(value, list) else []
+
+
 def _file_refs(data: dict[str, Any]) -> Iterable[str]:
     for key in ("resources", "bases", "components", "crds", "configurations", "transformers", "generators",
                 "validators", "patchesStrategicMerge"):
-        for item in data.get(key) or []:
+        for item in _items(data.get(key)):
             if isinstance(item, str):
                 yield item
-    for key in ("patches", "patchesJson6902"):
-        for item in data.get(key) or []:
+    for key in ("patches", "patchesJson6902", "replacements"):
+        for item in _items(data.get(key)):
             if isinstance(item, dict) and isinstance(item.get("path"), str):
                 yield item["path"]
     for key in ("configMapGenerator", "secretGenerator"):
-        for gen in data.get(key) or []:
+        for gen in _items(data.get(key)):
             if not isinstance(gen, dict):
                 continue
-            for entry in (gen.get("files") or []) + (gen.get("envs") or []) + ([gen["env"]] if gen.get("env") else []):
+            single = [gen["env"]] if isinstance(gen.get("env"), str) else []
+            for entry in _items(gen.get("files")) + _items(gen.get("envs")) + single:
                 if isinstance(entry, str):
                     yield entry.split("=", 1)[-1]
-    for chart in data.get("helmCharts") or []:
+    for chart in _items(data.get("helmCharts")):
         if isinstance(chart, dict) and isinstance(chart.get("valuesFile"), str):
             yield chart["valuesFile"]
-    replacements = data.get("replacements") or []
-    for item in replacements:
-        if isinstance(item, dict) and isinstance(item.get("path"), str):
-            yield item["path"]
 
 
 def local_inputs(path: Path, *, _seen: set[Path] | None = None) -> tuple[set[Path], set[str]]:
@@ -60,12 +81,7 @@ def local_inputs(path: Path, *, _seen: set[Path] | None = None) -> tuple[set[Pat
     if kfile is None:
         return files, remotes
     files.add(kfile)
-    try:
-        data = yaml.load(kfile.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) or {}
-    except (yaml.YAMLError, OSError, UnicodeDecodeError):
-        return files, remotes
-    if not isinstance(data, dict):
-        return files, remotes
+    data = read_kustomization(kfile)
     for ref in _file_refs(data):
         if is_remote(ref):
             remotes.add(ref)
@@ -83,11 +99,7 @@ def local_inputs(path: Path, *, _seen: set[Path] | None = None) -> tuple[set[Pat
 def _gitops_paths(file: Path, repo_url_ok) -> Iterable[tuple[str, str]]:
     """("path", rel) for Flux Kustomization / Argo CD Application paths and
     ("file", rel) for Argo CD $values files declared in ``file``."""
-    try:
-        docs = list(yaml.load_all(file.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader))
-    except (yaml.YAMLError, OSError, UnicodeDecodeError):
-        return
-    for doc in docs:
+    for doc in read_documents(file):
         if not isinstance(doc, dict):
             continue
         kind = doc.get("kind")
@@ -97,12 +109,13 @@ def _gitops_paths(file: Path, repo_url_ok) -> Iterable[tuple[str, str]]:
                 yield "path", spec["path"]
         elif kind == "Application" and str(doc.get("apiVersion", "")).startswith("argoproj.io"):
             sources = spec.get("sources") if isinstance(spec.get("sources"), list) else [spec.get("source")]
-            for source in sources:
+            for source in _items(sources):
                 if not isinstance(source, dict):
                     continue
                 if isinstance(source.get("path"), str) and repo_url_ok(str(source.get("repoURL", ""))):
                     yield "path", source["path"]
-                for value_file in (source.get("helm") or {}).get("valueFiles") or []:
+                helm = source.get("helm") if isinstance(source.get("helm"), dict) else {}
+                for value_file in _items(helm.get("valueFiles")):
                     if isinstance(value_file, str) and value_file.startswith("$"):
                         yield "file", value_file.split("/", 1)[1] if "/" in value_file else ""
 
@@ -159,12 +172,7 @@ def escapes(repo_root: Path, rel: str) -> list[tuple[str, str, str]]:
         kfile = kustomization_file(real) if real.is_dir() else None
         if kfile is None:
             continue
-        try:
-            data = yaml.load(kfile.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) or {}
-        except (yaml.YAMLError, OSError, UnicodeDecodeError):
-            continue
-        if not isinstance(data, dict):
-            continue
+        data = read_kustomization(kfile)
         for ref in _file_refs(data):
             if is_remote(ref):
                 continue

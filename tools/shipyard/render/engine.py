@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from shipyard.errors import ShipyardError
 from shipyard.findings import Finding
 from shipyard.objects import K8sObject, Source
@@ -38,6 +36,36 @@ ARGO_APPLICATION = ("argoproj.io", "Application")
 
 # (body, source path, source line, is a local repository file)
 Record = tuple[dict[str, Any], str, int, bool]
+
+
+def _map(value: Any) -> dict[str, Any]:
+    """A field that should be a mapping, or {}: a GitOps object of the wrong
+    shape is reported by the schema checks (SY101), so expansion only needs
+    to not trip over it."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    """A field that should be a list, or []."""
+    return value if isinstance(value, list) else []
+
+
+def _values_layer(text: str, where: str) -> Any:
+    """Helm values held as YAML text (a ConfigMap key, Argo CD helm.values),
+    through the bounded loader; ShipyardError when they are not valid."""
+    from shipyard.load import load_documents
+
+    docs = load_documents(text, where)
+    return docs[0][0] if docs else {}
+
+
+def _resolve(root: Path, rel: Path) -> Path | None:
+    """``root / rel`` resolved, or None when it cannot be (a NUL byte in the
+    text, a symlink loop)."""
+    try:
+        return (root / rel).resolve()
+    except (OSError, ValueError, RuntimeError):
+        return None
 
 
 def same_repo(url: str, other: str) -> bool:
@@ -226,7 +254,11 @@ class Renderer:
         """Repository-relative folder named by a GitOps object, or a finding."""
         text = str(raw or ".").strip()
         rel = Path(text.lstrip("./") if text.startswith("./") else text)
-        candidate = (self.repo.root / rel).resolve()
+        candidate = _resolve(self.repo.root, rel) if raw is None or isinstance(raw, str) else None
+        if candidate is None:
+            result.findings.append(Finding.on(obj, "SY401", f"{what} {text!r} is not a usable path", path=field_path,
+                                              hint="write a folder of the repository, like ./overlays/dev"))
+            return None
         if not candidate.is_relative_to(self.repo.root):
             result.findings.append(Finding.on(obj, "SY401", f"{what} {text!r} leaves the repository", path=field_path,
                                               hint="point it at a folder inside the repository"))
@@ -244,8 +276,8 @@ class Renderer:
         return None
 
     def _flux_kustomization(self, obj: K8sObject, result: Expansion, target: str, seen: set[str]) -> list[K8sObject]:
-        spec = obj.body.get("spec") or {}
-        ref = spec.get("sourceRef") or {}
+        spec = _map(obj.body.get("spec"))
+        ref = _map(spec.get("sourceRef"))
         if ref.get("kind", "GitRepository") != "GitRepository":
             return []
         source = self._find(result, *FLUX_GITREPOSITORY, str(ref.get("name", "")), str(ref.get("namespace") or obj.namespace))
@@ -254,7 +286,7 @@ class Renderer:
                 obj, "SY402", f"sourceRef GitRepository {ref.get('name')!r} is not defined in this entry point",
                 path=("spec", "sourceRef"), hint="define the GitRepository next to the Kustomization"))
             return []
-        url = str((source.body.get("spec") or {}).get("url", ""))
+        url = str(_map(source.body.get("spec")).get("url", ""))
         if not same_repo(url, self.repo.repository_url):
             return []  # another repository: checked by the repository URL check
         rel = self._repo_path(obj, spec.get("path"), ("spec", "path"), result, "spec.path")
@@ -274,13 +306,13 @@ class Renderer:
         return objects
 
     def _flux_helmrelease(self, obj: K8sObject, result: Expansion, target: str, kube_version: str) -> list[K8sObject]:
-        spec = obj.body.get("spec") or {}
-        chart_spec = ((spec.get("chart") or {}).get("spec")) or {}
+        spec = _map(obj.body.get("spec"))
+        chart_spec = _map(_map(spec.get("chart")).get("spec"))
         if not chart_spec:
             result.findings.append(Finding.on(obj, "SY402", "HelmRelease without spec.chart.spec is not rendered (chartRef is not supported)",
                                               path=("spec",), hint="use spec.chart.spec with a HelmRepository source", severity="warning"))
             return []
-        ref = chart_spec.get("sourceRef") or {}
+        ref = _map(chart_spec.get("sourceRef"))
         ns = obj.namespace or "default"
         repo_obj = self._find(result, *FLUX_HELMREPOSITORY, str(ref.get("name", "")), str(ref.get("namespace") or ns))
         if ref.get("kind", "HelmRepository") != "HelmRepository" or repo_obj is None:
@@ -288,12 +320,14 @@ class Renderer:
                 obj, "SY402", f"chart source {ref.get('kind', 'HelmRepository')} {ref.get('name')!r} is not defined in this entry point",
                 path=("spec", "chart", "spec", "sourceRef"), hint="define the HelmRepository the release names"))
             return []
-        url = str((repo_obj.body.get("spec") or {}).get("url", ""))
+        url = str(_map(repo_obj.body.get("spec")).get("url", ""))
         chart = ChartRef(url, str(chart_spec.get("chart", "")), str(chart_spec.get("version", "*")),
                          obj.source.path, obj.line_of(("spec", "chart", "spec", "version")))
         result.charts.append(chart)
         values: list[dict[str, Any]] = []
-        for index, item in enumerate(spec.get("valuesFrom") or []):
+        for index, item in enumerate(_list(spec.get("valuesFrom"))):
+            if not isinstance(item, dict):
+                continue
             layer = self._values_from(obj, item, index, result, ns)
             if layer is not None:
                 values.append(layer)
@@ -301,7 +335,7 @@ class Renderer:
             values.append(spec["values"])
         target_ns = spec.get("targetNamespace") or ns
         release = spec.get("releaseName") or (f"{spec['targetNamespace']}-{obj.name}" if spec.get("targetNamespace") else obj.name)
-        crds = str(((spec.get("install") or {}).get("crds")) or "Create")
+        crds = str(_map(spec.get("install")).get("crds") or "Create")
         records = self.helm_records(chart, release=str(release), namespace=str(target_ns), values=values,
                                     kube_version=kube_version, include_crds=crds != "Skip")
         objects = self.to_objects(records, f"{target} > HelmRelease {ns}/{obj.name}")
@@ -319,18 +353,20 @@ class Renderer:
                 result.findings.append(Finding.on(obj, "SY402", f"valuesFrom {kind} {name!r} is not defined in this entry point",
                                                   path=path, hint="generate it (configMapGenerator) next to the HelmRelease"))
             return None
-        data = source.body.get("data") or {}
+        data = _map(source.body.get("data"))
         text = data.get(key)
         if kind == "Secret" and text is None:
-            text = (source.body.get("stringData") or {}).get(key)
+            text = _map(source.body.get("stringData")).get(key)
         if text is None:
             result.findings.append(Finding.on(obj, "SY402", f"valuesFrom {kind} {name!r} has no key {key!r}", path=path,
                                               hint="set valuesKey to a key the ConfigMap holds"))
             return None
         try:
-            layer = yaml.load(str(text), Loader=yaml.CSafeLoader) or {}
-        except yaml.YAMLError as exc:
-            result.findings.append(Finding.on(obj, "SY402", f"values in {kind} {name!r} key {key!r} are not valid YAML: {exc}", path=path))
+            layer = _values_layer(str(text), f"{kind} {name} key {key}") or {}
+        except ShipyardError as exc:
+            result.findings.append(Finding.on(obj, "SY402", f"values in {kind} {name!r} key {key!r} are not valid YAML: "
+                                              f"{exc.message}" + (f" (line {exc.line} of the values)" if exc.line else ""),
+                                              path=path, hint="fix the values file the ConfigMap is generated from"))
             return None
         target_path = item.get("targetPath")
         if target_path:
@@ -344,15 +380,15 @@ class Renderer:
         return layer if isinstance(layer, dict) else None
 
     def _argo_application(self, obj: K8sObject, result: Expansion, target: str, kube_version: str, seen: set[str]) -> list[K8sObject]:
-        spec = obj.body.get("spec") or {}
+        spec = _map(obj.body.get("spec"))
         if isinstance(spec.get("sources"), list):
             sources = [(s, ("spec", "sources", i)) for i, s in enumerate(spec["sources"]) if isinstance(s, dict)]
         elif isinstance(spec.get("source"), dict):
             sources = [(spec["source"], ("spec", "source"))]
         else:
             return []
-        refs = {s["ref"]: s for s, _ in sources if s.get("ref")}
-        destination = str((spec.get("destination") or {}).get("namespace") or "")
+        refs = {s["ref"]: s for s, _ in sources if isinstance(s.get("ref"), str) and s["ref"]}
+        destination = str(_map(spec.get("destination")).get("namespace") or "")
         sub_target = f"{target} > Application {obj.name}"
         out: list[K8sObject] = []
         for source, path in sources:
@@ -368,7 +404,7 @@ class Renderer:
                 if kustomize.kustomization_file(folder):
                     objects = self.to_objects(self.kustomize_records(rel), sub_target)
                 else:
-                    recurse = bool(((source.get("directory") or {}).get("recurse")))
+                    recurse = bool(_map(source.get("directory")).get("recurse"))
                     objects, findings = self.directory_objects(rel, sub_target, recurse)
                     result.findings += findings
                 set_default_namespace(objects, destination, cluster_scoped_kinds(objects))
@@ -377,20 +413,22 @@ class Renderer:
 
     def _argo_chart(self, obj: K8sObject, source: dict, path: tuple, refs: dict[str, dict], destination: str,
                     kube_version: str, result: Expansion, target: str) -> list[K8sObject]:
-        helm_spec = source.get("helm") or {}
+        helm_spec = _map(source.get("helm"))
         chart = ChartRef(str(source.get("repoURL", "")), str(source.get("chart")), str(source.get("targetRevision", "*")),
                          obj.source.path, obj.line_of(path + ("targetRevision",)))
         result.charts.append(chart)
         values: list[dict[str, Any]] = []
-        for index, value_file in enumerate(helm_spec.get("valueFiles") or []):
+        for index, value_file in enumerate(_list(helm_spec.get("valueFiles"))):
             layer = self._argo_value_file(obj, str(value_file), refs, path + ("helm", "valueFiles", index), result)
             if layer is not None:
                 values.append(layer)
         if isinstance(helm_spec.get("values"), str) and helm_spec["values"].strip():
             try:
-                inline = yaml.load(helm_spec["values"], Loader=yaml.CSafeLoader)
-            except yaml.YAMLError as exc:
-                result.findings.append(Finding.on(obj, "SY402", f"helm.values is not valid YAML: {exc}", path=path + ("helm", "values")))
+                inline = _values_layer(helm_spec["values"], f"Application {obj.name} helm.values")
+            except ShipyardError as exc:
+                result.findings.append(Finding.on(obj, "SY402", f"helm.values is not valid YAML: {exc.message}"
+                                                  + (f" (line {exc.line} of the values)" if exc.line else ""),
+                                                  path=path + ("helm", "values")))
                 inline = None
             if isinstance(inline, dict):
                 values.append(inline)
@@ -417,13 +455,13 @@ class Renderer:
                                               "which is not a source on this repository", path=path,
                                               hint="add a source with `ref: values` and this repository's URL"))
             return None
-        file = (self.repo.root / rel).resolve()
-        if not file.is_relative_to(self.repo.root) or not file.is_file():
+        file = _resolve(self.repo.root, Path(rel))
+        if file is None or not file.is_relative_to(self.repo.root) or not file.is_file():
             result.findings.append(Finding.on(obj, "SY401", f"value file {rel!r} does not exist in the repository", path=path,
                                               hint="fix the path or add the values file"))
             return None
-        from shipyard.load import load_documents
+        from shipyard.load import load_documents, read_text
 
-        docs = load_documents(file.read_text(encoding="utf-8"), rel)
+        docs = load_documents(read_text(file, rel), rel)
         layer = docs[0][0] if docs else {}
         return layer if isinstance(layer, dict) else {}
