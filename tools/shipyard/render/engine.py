@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shipyard.errors import ShipyardError
+from shipyard.errors import RenderError, ShipyardError
 from shipyard.findings import Finding
 from shipyard.objects import K8sObject, Source
 from shipyard.render import helm as helm_mod
-from shipyard.render import kustomize
+from shipyard.render import kustomize, preflight
 from shipyard.render.binaries import Binaries, find_binaries
 from shipyard.render.cache import RenderCache
 from shipyard.render.deps import local_inputs
@@ -126,7 +126,11 @@ class Renderer:
             key = RenderCache.key("kustomize", rel_path, RenderCache.files_digest(files, self.repo.root), sorted(remotes), self.fingerprint)
             records = self.cache.get(key)
             if records is None:
-                text, wrapper = kustomize.build(path, self.binaries, self.mirror, label=rel_path)
+                preflight.check_tree(path, self.repo.root, label=rel_path)
+                try:
+                    text, wrapper = kustomize.build(path, self.binaries, self.mirror, label=rel_path)
+                except RenderError as exc:
+                    raise preflight.explain(exc, path, self.repo.root, label=rel_path, mirror=self.mirror is not None) from None
                 records = self._records_from_kustomize(text, wrapper)
                 self.cache.put(key, records)
             self._memo[rel_path] = records
