@@ -72,15 +72,20 @@ class Helm:
         folder.mkdir(parents=True, exist_ok=True)
         url = self.mirror.chart_repo_url() if self.mirror else chart.repo_url
         where = f" (mirror of {chart.repo_url})" if self.mirror else ""
+        if self.mirror:
+            hint = (f"check the chart name and version; the mirror {self.mirror.root / 'charts'} must hold "
+                    f"{chart.name}-{chart.version}.tgz and list it in index.yaml (`helm repo index` there)")
+        else:
+            hint = "check the chart name and version exist in that repository; air-gapped? set SHIPYARD_MIRROR to a mirror folder"
         with tempfile.TemporaryDirectory(dir=folder) as tmp:
             run_tool(
                 [self.binaries.helm, "pull", chart.name, "--repo", url, "--version", chart.version, "--destination", tmp],
                 what=f"helm pull {chart.name} {chart.version} from {url}{where}",
                 file=chart.declared_in or None,
+                line=chart.line or None,
                 env=self.env,
                 timeout=120,
-                hint="check the chart name and version exist in that repository"
-                + ("" if self.mirror else "; air-gapped? set SHIPYARD_MIRROR to a mirror folder"),
+                hint=hint,
             )
             pulled = list(Path(tmp).glob("*.tgz"))
             if len(pulled) != 1:
@@ -121,13 +126,27 @@ class Helm:
                 path = Path(tmp) / f"values-{index}.yaml"
                 path.write_text(yaml.safe_dump(layer, sort_keys=False), encoding="utf-8")
                 cmd += ["--values", str(path)]
-            return run_tool(
-                cmd,
-                what=f"helm template {release} ({chart.name} {chart.version})",
-                file=chart.declared_in or None,
-                env=self.env,
-                timeout=180,
-            )
+            try:
+                return run_tool(
+                    cmd,
+                    what=f"helm template {release} ({chart.name} {chart.version})",
+                    file=chart.declared_in or None,
+                    line=chart.line or None,
+                    env=self.env,
+                    timeout=180,
+                    hint="the chart refused these values: set what it asks for in the release's values "
+                    "(HelmRelease spec.values or valuesFrom, Argo CD helm.valueFiles or valuesObject)",
+                )
+            except RenderError as exc:
+                exc.message = _tidy_helm_message(exc.message)
+                raise
+
+
+def _tidy_helm_message(message: str) -> str:
+    """helm's failure without its boilerplate ("Error: ", the advice to
+    re-run with --debug, which does not apply to a wrapped call)."""
+    message = re.sub(r"\s*Use --debug flag to render out invalid YAML\s*", "", message)
+    return message.replace("failed: Error: ", "failed: ").strip()
 
 
 SOURCE_COMMENT = re.compile(r"^# Source: (.+)$", re.MULTILINE)
