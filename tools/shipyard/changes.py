@@ -19,7 +19,10 @@ from shipyard.repo import Repository
 
 def git_lines(repo: Path, *args: str) -> list[str]:
     try:
-        proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=60,
+                              stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise ShipyardError("git is not installed", hint="install git: comparing refs reads the history", check="SY901") from None
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ShipyardError(f"git {' '.join(args)} failed: {exc}", check="SY904") from None
     if proc.returncode != 0:
@@ -31,9 +34,35 @@ def git_lines(repo: Path, *args: str) -> list[str]:
     return [line for line in proc.stdout.splitlines() if line.strip()]
 
 
+_REF_HINT = ("list refs with `git branch -a` and `git tag`; in CI fetch the history and the base branch "
+             "(actions/checkout with fetch-depth: 0)")
+
+
+def verify_ref(root: Path, ref: str, option: str) -> None:
+    """A clear error unless ``ref`` names a commit in the repository at
+    ``root``; ``option`` is the command-line option that gave it. A ref that
+    starts with "-" is refused outright: git would read it as an option."""
+    if not ref.strip() or ref.startswith("-") or any(c.isspace() or ord(c) < 32 for c in ref):
+        raise ShipyardError(f"{option} {ref!r} is not a git ref", hint="name a branch, a tag or a commit", check="SY904")
+    try:
+        proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=root,
+                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise ShipyardError("git is not installed", hint="install git: comparing refs reads the history", check="SY901") from None
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ShipyardError(f"git rev-parse {ref} failed: {exc}", check="SY904") from None
+    if proc.returncode == 0:
+        return
+    if "not a git repository" in proc.stderr:
+        raise ShipyardError(f"{root} is not in a git repository, so {option} has no history to compare with",
+                            hint="run inside a clone of the repository", check="SY904")
+    raise ShipyardError(f"{option} {ref!r}: no branch, tag or commit of that name in this repository",
+                        hint=_REF_HINT, check="SY904")
+
+
 def changed_files(repo: Repository, ref: str) -> set[str]:
     """Files that differ between ``ref`` and the working tree, untracked included."""
-    git_lines(repo.root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    verify_ref(repo.root, ref, "--changed-since")
     changed = set(git_lines(repo.root, "diff", "--name-only", ref, "--", "."))
     changed |= set(git_lines(repo.root, "ls-files", "--others", "--exclude-standard"))
     prefix = git_lines(repo.root, "rev-parse", "--show-prefix")

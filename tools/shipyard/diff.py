@@ -21,6 +21,7 @@ from typing import Any, Iterator
 
 import yaml
 
+from shipyard.changes import verify_ref
 from shipyard.checks.context import RenderedTarget
 from shipyard.errors import ShipyardError
 from shipyard.objects import K8sObject, ObjectRef
@@ -64,22 +65,31 @@ class DiffReport:
 
 
 def _git(root: Path, *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=120)
+    try:
+        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=120,
+                              stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise ShipyardError("git is not installed", hint="install git: diff reads the history", check="SY901") from None
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ShipyardError(f"git {' '.join(args)} failed: {exc}", check="SY904") from None
     if proc.returncode != 0:
+        if "not a git repository" in proc.stderr:
+            raise ShipyardError(f"{root} is not in a git repository, so diff has no history to compare with",
+                                hint="run inside a clone of the repository", check="SY904")
         raise ShipyardError(f"git {' '.join(args)}: {proc.stderr.strip() or 'failed'}",
                             hint="check the ref exists (in CI fetch history: fetch-depth: 0)", check="SY904")
     return proc.stdout
 
 
 @contextmanager
-def checkout(repo: Repository, ref: str | None) -> Iterator[Repository]:
+def checkout(repo: Repository, ref: str | None, option: str = "--base") -> Iterator[Repository]:
     """The repository at ``ref`` in a temporary git worktree (``None``: the
     working tree as it is, uncommitted edits included)."""
     if ref is None:
         yield repo
         return
     top = Path(_git(repo.root, "rev-parse", "--show-toplevel").strip())
-    _git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    verify_ref(top, ref, option)
     sub = repo.root.relative_to(top.resolve()) if repo.root != top.resolve() else Path(".")
     tmp = Path(tempfile.mkdtemp(prefix="shipyard-diff-"))
     tree = tmp / "tree"
@@ -186,7 +196,7 @@ def diff(repo: Repository, base_ref: str, head_ref: str | None = None, jobs: int
     cache_root = repo.root / ".shipyard-cache"
     with checkout(repo, base_ref) as base_repo:
         base = render_repository(base_repo, cache_root, jobs)
-        with checkout(repo, head_ref) as head_repo:
+        with checkout(repo, head_ref, "--head") as head_repo:
             head = render_repository(head_repo, cache_root, jobs)
             rows = model_rows(base_repo, head_repo, base, head)
     return DiffReport(base_ref, head_ref or "working tree", object_changes(base, head), rows)
