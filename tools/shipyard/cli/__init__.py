@@ -12,10 +12,13 @@ import os
 import importlib
 import pkgutil
 import sys
+import traceback
 from types import ModuleType
 
 from shipyard import __version__
 from shipyard.errors import ShipyardError
+
+DEBUG_ENV = "SHIPYARD_DEBUG"
 
 
 def _command_modules() -> list[ModuleType]:
@@ -64,3 +67,27 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except OSError as exc:
+        # A file the command was told to write or read (--junit, --output):
+        # the path and the reason are the whole story.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error [SY900]: {where}{exc.strerror or exc}\n  hint: check the path, its folder and its permissions",
+              file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - the last line of defence against a traceback
+        return _internal_error(exc)
+
+
+def _internal_error(exc: Exception) -> int:
+    """A bug, not bad input: one line saying so, exit 3 (never confused with
+    2, so tests that feed bad input still catch it); the traceback only when
+    SHIPYARD_DEBUG is set."""
+    if os.environ.get(DEBUG_ENV):
+        traceback.print_exception(exc, file=sys.stderr)
+    print(
+        f"internal error: {type(exc).__name__}: {exc}\n"
+        f"  this is a bug in shipyard, not a problem with your files; run again with {DEBUG_ENV}=1 "
+        "for the details and report it",
+        file=sys.stderr,
+    )
+    return 3
