@@ -275,6 +275,9 @@ def _yaml_error(exc: yaml.YAMLError, text: str, path: str) -> ShipyardError:
     context = getattr(exc, "context", None)
     context_mark = getattr(exc, "context_mark", None)
     hint = "fix the YAML syntax at that line"
+    if isinstance(exc, yaml.reader.ReaderError) and isinstance(exc.character, int):
+        problem = f"{problem} (U+{exc.character:04X} found)"
+        hint = "remove the non-printing character; binary data belongs base64-encoded in a Secret's data"
     at_end = line is not None and line > max(last_line, 1)  # the line after the last newline
     if mark is not None and _char_at(text, mark.line, mark.column) == "\t":
         problem = f"a tab character at column {mark.column + 1}: YAML indents with spaces only"
@@ -365,6 +368,9 @@ class _Builder:
         try:
             return self._value(node)
         except RecursionError:
+            looped = _alias_loop(node)
+            if looped is not None:
+                raise _LimitError("a YAML alias refers to a node that contains it, which would nest forever", looped) from None
             raise _LimitError("YAML nests too deep to load (hundreds of levels)", node) from None
 
     def _value(self, node: Node) -> Any:
@@ -377,6 +383,8 @@ class _Builder:
                 return node.value
             return _tagged(node)
         if cls is MappingNode:
+            if node.tag is not _COLLECTION and node.tag != _MAP_TAG:
+                raise _TagError(_tag_message(node.tag), node.start_mark.line + 1)
             pairs = node.value
             self.budget -= len(pairs)
             if self.budget < 0:
@@ -421,6 +429,8 @@ class _Builder:
                 self._merge(out, merges)
             return out
         if cls is SequenceNode:
+            if node.tag is not _COLLECTION and node.tag != _SEQ_TAG:
+                raise _TagError(_tag_message(node.tag), node.start_mark.line + 1)
             items = node.value
             self.budget -= len(items)
             if self.budget < 0:
@@ -459,15 +469,42 @@ class _Builder:
 
 
 _ALIAS_MESSAGE = "YAML aliases expand beyond the size limit (an alias bomb, or an alias inside itself)"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+
+
+def _tag_message(tag: str) -> str:
+    return f"unsupported YAML tag {tag!r} (Kubernetes manifests are plain JSON data: remove the tag)"
+
+
+def _alias_loop(root: Node) -> Node | None:
+    """The node an alias inside itself points back to (``&a`` ... ``*a``
+    within the node it anchors), found iteratively; None when the graph has
+    no cycle (the nesting is just deep)."""
+    done: set[int] = set()
+    on_path: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, leaving = stack.pop()
+        if leaving:
+            on_path.discard(id(node))
+            done.add(id(node))
+            continue
+        if id(node) in on_path:
+            return node
+        if id(node) in done or node.__class__ is ScalarNode:
+            continue
+        on_path.add(id(node))
+        stack.append((node, True))
+        children = [v for pair in node.value for v in pair] if node.__class__ is MappingNode else node.value
+        stack.extend((child, False) for child in children)
+    return None
 
 
 def _tagged(node: ScalarNode) -> Any:
     convert = _TAGGED_SCALARS.get(node.tag)
     if convert is None:
-        raise _TagError(
-            f"unsupported YAML tag {node.tag!r} (Kubernetes manifests are plain JSON data: remove the tag)",
-            node.start_mark.line + 1,
-        )
+        raise _TagError(_tag_message(node.tag), node.start_mark.line + 1)
     try:
         return convert(node.value)
     except _TagError as exc:
@@ -777,6 +814,9 @@ def read_text(path: Path, rel: str) -> str:
     if len(data) > MAX_FILE_BYTES:  # grew while we looked
         raise ShipyardError(f"file is larger than the loader's limit of {MAX_FILE_BYTES // 2**20} MiB",
                             file=rel, check=YAML_LIMIT, hint="split the file")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ShipyardError("file is UTF-16 text (it starts with a UTF-16 byte-order mark), not UTF-8",
+                            file=rel, line=1, check=INVALID_YAML, hint="save the file as UTF-8")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
