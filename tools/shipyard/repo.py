@@ -39,7 +39,11 @@ class Repository:
     def find(cls, start: Path | None = None) -> "Repository":
         """The repository whose root (the folder holding shipyard.yaml)
         contains ``start``."""
-        here = (start or Path.cwd()).resolve()
+        try:
+            here = (start or Path.cwd()).resolve()
+        except (OSError, RuntimeError) as exc:  # a symlink loop, a deleted working folder
+            raise ShipyardError(f"cannot find the repository from {start or 'the current folder'}: {exc}",
+                                hint="run shipyard inside a Shipyard repository, or pass --repo") from None
         for candidate in [here, *here.parents]:
             if (candidate / CONFIG_FILE).is_file():
                 return cls.load(candidate)

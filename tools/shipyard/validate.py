@@ -106,7 +106,10 @@ def target_for_path(repo: Repository, raw: str, cwd: Path | None = None) -> Targ
     path = Path(raw)
     if not path.is_absolute():
         path = (cwd or Path.cwd()) / path
-    path = path.resolve()
+    try:
+        path = path.resolve()
+    except RuntimeError:  # a symlink loop
+        raise ShipyardError("a symlink that leads back to itself", file=raw, hint="fix or remove the symlink") from None
     if not path.exists():
         raise ShipyardError("no such file or folder", file=raw, hint="name an overlay, a kustomization folder or a manifest file")
     if not path.is_file() and not path.is_dir():

@@ -35,6 +35,15 @@ def read_kustomization(kfile: Path) -> dict[str, Any]:
     return docs[0] if docs and isinstance(docs[0], dict) else {}
 
 
+def resolve(path: Path) -> Path | None:
+    """``path`` with symlinks resolved, or None when it cannot be: a symlink
+    loop, a NUL byte in a reference."""
+    try:
+        return path.resolve()
+    except (OSError, ValueError, RuntimeError):
+        return None
+
+
 def is_remote(ref: str) -> bool:
     return ref.startswith(REMOTE_PREFIXES) or "?ref=" in ref
 
@@ -73,7 +82,10 @@ def local_inputs(path: Path, *, _seen: set[Path] | None = None) -> tuple[set[Pat
     seen = _seen if _seen is not None else set()
     files: set[Path] = set()
     remotes: set[str] = set()
-    path = path.resolve()
+    resolved = resolve(path)
+    if resolved is None or resolved in seen:
+        return files, remotes
+    path = resolved
     if path in seen:
         return files, remotes
     seen.add(path)
@@ -86,7 +98,9 @@ def local_inputs(path: Path, *, _seen: set[Path] | None = None) -> tuple[set[Pat
         if is_remote(ref):
             remotes.add(ref)
             continue
-        target = (path / ref).resolve()
+        target = resolve(path / ref)
+        if target is None:
+            continue
         if target.is_dir():
             sub_files, sub_remotes = local_inputs(target, _seen=seen)
             files |= sub_files
@@ -127,7 +141,7 @@ def target_inputs(repo_root: Path, rel: str, repo_url_ok) -> set[str]:
     ``--changed-since`` can decide what to render before rendering anything."""
     root = repo_root.resolve()
     files: set[Path] = set()
-    pending = [(root / rel).resolve()]
+    pending = [p for p in [resolve(root / rel)] if p is not None]
     visited: set[Path] = set()
     while pending:
         path = pending.pop()
@@ -145,7 +159,9 @@ def target_inputs(repo_root: Path, rel: str, repo_url_ok) -> set[str]:
         for file in new_files - files:
             if file.suffix in (".yaml", ".yml"):
                 for what, ref in _gitops_paths(file, repo_url_ok):
-                    target = (root / ref.lstrip("./") if ref.startswith("./") else root / ref).resolve()
+                    target = resolve(root / ref.lstrip("./") if ref.startswith("./") else root / ref)
+                    if target is None:
+                        continue
                     if what == "path":
                         pending.append(target)
                     elif target.is_file():
@@ -165,8 +181,8 @@ def escapes(repo_root: Path, rel: str) -> list[tuple[str, str, str]]:
     seen: set[Path] = set()
     while pending:
         path = pending.pop()
-        real = path.resolve()
-        if real in seen:
+        real = resolve(path)
+        if real is None or real in seen:
             continue
         seen.add(real)
         kfile = kustomization_file(real) if real.is_dir() else None
@@ -176,7 +192,9 @@ def escapes(repo_root: Path, rel: str) -> list[tuple[str, str, str]]:
         for ref in _file_refs(data):
             if is_remote(ref):
                 continue
-            target = (real / ref).resolve()
+            target = resolve(real / ref)
+            if target is None:
+                continue
             if not target.is_relative_to(root):
                 where = kfile.relative_to(root).as_posix() if kfile.is_relative_to(root) else str(kfile)
                 out.append((where, ref, str(target)))

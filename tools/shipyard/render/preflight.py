@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.errors import RenderError, ShipyardError
-from shipyard.render.deps import is_remote
+from shipyard.render.deps import is_remote, resolve
 from shipyard.render.kustomize import kustomization_file
 
 MAX_VISITS = 5_000
@@ -111,13 +111,6 @@ def _read(kfile: Path, root: Path, label: str) -> dict[str, Any]:
     return body
 
 
-def _resolve(path: Path) -> Path | None:
-    try:
-        return path.resolve()
-    except (OSError, ValueError, RuntimeError):
-        return None
-
-
 def check_tree(path: Path, root: Path, *, label: str) -> None:
     """Raise a ShipyardError (file, line, what to do) for the first mistake
     in the kustomization at ``path`` or any local base it reaches."""
@@ -137,9 +130,15 @@ def check_tree(path: Path, root: Path, *, label: str) -> None:
         here = chain + (folder,)
         rel = _rel(kfile, root)
         for ref in _refs(data):
-            target = _resolve(folder / ref.value)
+            target = resolve(folder / ref.value)
             line = _line_of(kfile, ref.value)
-            if target is None or not target.exists():
+            if target is None:
+                raise RenderError(
+                    f"kustomize build {label}: {ref.field} entry {ref.value!r} cannot be resolved "
+                    "(a symlink that leads back to itself, or a character no path may hold)",
+                    file=rel, line=line, check="SY401", hint="fix the path or the symlink it goes through",
+                )
+            if not target.exists():
                 raise RenderError(
                     f"kustomize build {label}: {ref.field} entry {ref.value!r} does not exist",
                     file=rel, line=line, check="SY401",
@@ -183,6 +182,7 @@ _FRAME = re.compile(
     r"accumulating resources from '(?P<ref>[^']*)'"
     r"|(?P<kind>recursed accumulation of path|couldn't make target for path|recursed merging from path) '(?P<dir>[^']*)'"
 )
+_PATCH_KEYS = ("patches:", "patchesStrategicMerge:", "patchesJson6902:")
 _UNKNOWN_FIELD = re.compile(r'unknown field "([^"]+)"')
 _GIT = re.compile(r"failed to run '(?:\S*/)?(git [^']*)': (.*)", re.DOTALL)
 
@@ -224,5 +224,7 @@ def explain(error: ShipyardError, path: Path, root: Path, *, label: str, mirror:
     unknown = _UNKNOWN_FIELD.search(cause)
     if kfile and line is None and unknown:
         line = _line_of(kfile, unknown.group(1) + ":")
+    if kfile and line is None and "patch" in cause:
+        line = next(filter(None, (_line_of(kfile, key) for key in _PATCH_KEYS)), None)
     return RenderError(f"kustomize build {label} failed: {cause}", file=file, line=line, check=error.check,
                        hint=hint or "fix that kustomization; `kubectl kustomize` on its folder shows kustomize's full message")
