@@ -204,3 +204,17 @@ def test_registered_checks_share_one_pass_over_the_run(tmp_path: Path) -> None:
     registry = load_all()
     assert {"SY103", "SY910", "SY911"} <= set(registry)
     assert all(registry[i].title and registry[i].rationale and registry[i].hint for i in ("SY101", "SY103", "SY105"))
+
+
+def test_a_sops_encrypted_object_is_validated_without_its_sops_block() -> None:
+    from shipyard.checks.schema import validate_objects
+    from shipyard.load import load_text
+
+    text = (
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: model-store, namespace: models}\n"
+        "stringData:\n  KEY: ENC[AES256_GCM,data:Tm90UmVhbA==,iv:AAAA,tag:BBBB,type:str]\n"
+        "sops:\n  mac: ENC[AES256_GCM,data:Q0NDQw==,iv:DDDD,tag:EEEE,type:str]\n  version: 3.9.0\n"
+    )
+    assert validate_objects(load_text(text, "secret.yaml").objects, "1.33.0", []) == []
+    broken = text.replace("stringData:", "stringDatum:")
+    assert [f.check for f in validate_objects(load_text(broken, "secret.yaml").objects, "1.33.0", [])] == ["SY102"]

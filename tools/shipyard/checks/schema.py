@@ -264,9 +264,9 @@ def _explain(kind: str, path: JsonPath) -> str:
     return f"kubectl explain {kind.lower()}{'.' + fields if fields else ''}"
 
 
-def _findings_for(obj: K8sObject, schema: _Schema, strict: bool) -> list[Finding]:
+def _findings_for(obj: K8sObject, schema: _Schema, strict: bool, body: dict | None = None) -> list[Finding]:
     findings: list[Finding] = []
-    for error in schema.validator.iter_errors(obj.body):
+    for error in schema.validator.iter_errors(obj.body if body is None else body):
         path: JsonPath = tuple(error.instance_path)
         if error.kind.name == "additionalProperties":
             if not strict:
@@ -365,8 +365,12 @@ def _validate(objects: list[K8sObject], resolver: _Resolver, strict: bool) -> li
                 findings.append(Finding.on(obj, UNKNOWN_KIND, schema.message, hint=schema.hint))  # type: ignore[union-attr]
             continue
         validator = schema.validator  # type: ignore[union-attr]
+        if "sops" in body and body["sops"].__class__ is dict:
+            # SOPS-encrypted: Flux decrypts and drops the `sops` block before
+            # applying, so the API server never sees it.
+            body = {k: v for k, v in body.items() if k != "sops"}
         if validator is not None and not validator.is_valid(body):
-            findings.extend(_findings_for(obj, schema, strict))  # type: ignore[arg-type]
+            findings.extend(_findings_for(obj, schema, strict, body))  # type: ignore[arg-type]
     return findings
 
 
