@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shipyard.errors import ToolMissing
-from shipyard.render.run import tool_timeout
+from shipyard.render.run import run_process, tool_timeout
 
 HELM_VERSION = "v3.19.0"
 KUBECTL_VERSION = "v1.34.5"
@@ -62,7 +62,7 @@ def _run_version(cmd: list[str]) -> tuple[str, str]:
     "not found", "no answer within 30s", ...)."""
     try:
         limit = min(30.0, tool_timeout(30.0))
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, stdin=subprocess.DEVNULL)
+        out = run_process(cmd, timeout=limit)
     except FileNotFoundError:
         return "", "not found"
     except PermissionError:

@@ -85,6 +85,29 @@ def _drain(proc: subprocess.Popen[str]) -> None:
         proc.wait()
 
 
+def run_process(cmd: list[str], *, timeout: float, env: dict[str, str] | None = None,
+                cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``cmd`` in a process group of its own, output captured, stdin
+    closed (a tool waiting for input fails instead of hanging). Past
+    ``timeout`` seconds the whole group is killed and TimeoutExpired raised.
+    OSError (not found, not executable) passes through."""
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env, cwd=cwd, start_new_session=True,
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        _drain(proc)
+        raise
+    except BaseException:
+        _kill_group(proc)
+        proc.wait()
+        raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
+
+
 def run_tool(
     cmd: list[str],
     *,
@@ -105,35 +128,23 @@ def run_tool(
         full_env.update(env)
     started = time.perf_counter()
     try:
-        try:
-            proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                env=full_env, cwd=cwd, start_new_session=True,
-            )
-        except OSError as exc:
-            raise RenderError(
-                f"{what}: cannot run {cmd[0]}: {exc.strerror or exc}", file=file, line=line, hint=hint, check="SY901"
-            ) from None
-        try:
-            stdout, stderr = proc.communicate(timeout=limit)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            _drain(proc)
-            source = f" (the limit set by {TIMEOUT_ENV})" if os.environ.get(TIMEOUT_ENV, "").strip() else ""
-            raise RenderError(
-                f"{what}: timed out after {limit:g}s{source}; the process was stopped",
-                file=file, line=line, check="SY903",
-                hint=hint or f"check the network or the mirror; on a slow machine raise {TIMEOUT_ENV} (seconds)",
-            ) from None
-        except BaseException:
-            _kill_group(proc)
-            proc.wait()
-            raise
+        proc = run_process(cmd, timeout=limit, env=full_env, cwd=cwd)
+    except OSError as exc:
+        raise RenderError(
+            f"{what}: cannot run {cmd[0]}: {exc.strerror or exc}", file=file, line=line, hint=hint, check="SY901"
+        ) from None
+    except subprocess.TimeoutExpired:
+        source = f" (the limit set by {TIMEOUT_ENV})" if os.environ.get(TIMEOUT_ENV, "").strip() else ""
+        raise RenderError(
+            f"{what}: timed out after {limit:g}s{source}; the process was stopped",
+            file=file, line=line, check="SY903",
+            hint=hint or f"check the network or the mirror; on a slow machine raise {TIMEOUT_ENV} (seconds)",
+        ) from None
     finally:
         TOOL_CLOCK.add(time.perf_counter() - started)
     if proc.returncode != 0:
-        message = stderr.strip() or stdout.strip() or f"exit code {proc.returncode}"
+        message = proc.stderr.strip() or proc.stdout.strip() or f"exit code {proc.returncode}"
         if len(message) > 2000:
             message = message[:2000] + " ..."
         raise RenderError(f"{what} failed: {message}", file=file, line=line, hint=hint, check="SY903")
-    return stdout
+    return proc.stdout
