@@ -68,3 +68,10 @@ def test_an_existing_ref_works(history: Path, shipyard) -> None:
     """The same commands with a ref that exists: the errors above are the refs."""
     assert shipyard("diff", "--base", "HEAD").code == 0
     assert shipyard("validate", "--changed-since", "main").code == 0
+
+
+def test_git_not_installed(history: Path, shipyard, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    for argv in (["diff", "--base", "HEAD"], ["validate", "--changed-since", "HEAD"]):
+        error = shipyard(*argv).error
+        assert (error["check"], error["message"]) == ("SY901", "git is not installed")

@@ -110,5 +110,15 @@ def test_a_named_pipe_is_refused_not_waited_on(corpus: Path, shipyard) -> None:
 
 
 def test_a_device_is_refused(corpus: Path, shipyard) -> None:
+    """Before this was refused, reading /dev/zero ran until memory ran out."""
     error = shipyard("validate", "/dev/zero").error
     assert (error["check"], error["file"]) == ("SY900", "/dev/zero")
+    assert error["message"] == "not a file or a folder (a pipe, socket or device cannot be validated)"
+
+
+def test_a_symlink_to_itself_is_refused(corpus: Path, shipyard) -> None:
+    import os
+
+    os.symlink("loop", corpus / "loop")
+    error = shipyard("validate", "loop").error
+    assert (error["check"], error["file"], error["message"]) == ("SY900", "loop", "a symlink that leads back to itself")
