@@ -19,7 +19,7 @@ from shipyard.repo import Repository
 
 def git_lines(repo: Path, *args: str) -> list[str]:
     try:
-        proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=60,
+        proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, errors="replace", timeout=60,
                               stdin=subprocess.DEVNULL)
     except FileNotFoundError:
         raise ShipyardError("git is not installed", hint="install git: comparing refs reads the history", check="SY901") from None
@@ -46,7 +46,7 @@ def verify_ref(root: Path, ref: str, option: str) -> None:
         raise ShipyardError(f"{option} {ref!r} is not a git ref", hint="name a branch, a tag or a commit", check="SY904")
     try:
         proc = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=root,
-                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+                              capture_output=True, text=True, errors="replace", timeout=60, stdin=subprocess.DEVNULL)
     except FileNotFoundError:
         raise ShipyardError("git is not installed", hint="install git: comparing refs reads the history", check="SY901") from None
     except (OSError, subprocess.TimeoutExpired) as exc:

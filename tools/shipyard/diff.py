@@ -66,7 +66,7 @@ class DiffReport:
 
 def _git(root: Path, *args: str) -> str:
     try:
-        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=120,
+        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, errors="replace", timeout=120,
                               stdin=subprocess.DEVNULL)
     except FileNotFoundError:
         raise ShipyardError("git is not installed", hint="install git: diff reads the history", check="SY901") from None
@@ -97,7 +97,10 @@ def checkout(repo: Repository, ref: str | None, option: str = "--base") -> Itera
         _git(top, "worktree", "add", "--detach", "--quiet", str(tree), ref)
         yield Repository.load(tree / sub)
     finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=top, capture_output=True, timeout=60)
+        try:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=top, capture_output=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            pass  # best effort: the folder goes below; `git worktree prune` forgets it
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -93,6 +93,7 @@ def run_process(cmd: list[str], *, timeout: float, env: dict[str, str] | None = 
     OSError (not found, not executable) passes through."""
     proc = subprocess.Popen(
         cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        errors="replace",  # a tool printing bytes that are not UTF-8 is reported, not a crash
         env=env, cwd=cwd, start_new_session=True,
     )
     try:
