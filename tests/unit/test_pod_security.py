@@ -144,8 +144,9 @@ def test_annotations_are_judged_from_the_pod_metadata() -> None:
         assert evaluate(compliant(), RESTRICTED, metadata=ok) == []
     # Seccomp annotations are read only below v1.19, when they were the API.
     seccomp = {"annotations": {"seccomp.security.alpha.kubernetes.io/pod": "unconfined"}}
-    assert [v.control for v in evaluate({"containers": [{"name": "a"}]}, BASELINE, version=(1, 18), metadata=seccomp)] == ["Seccomp"]
-    assert evaluate({"containers": [{"name": "a"}]}, BASELINE, version=(1, 19), metadata=seccomp) == []
+    plain = {"containers": [{"name": "a"}]}
+    assert [v.control for v in evaluate(plain, BASELINE, version=(1, 18), metadata=seccomp)] == ["Seccomp"]
+    assert evaluate(plain, BASELINE, version=(1, 19), metadata=seccomp) == []
 
 
 def test_pod_level_settings_cover_containers_that_do_not_set_their_own() -> None:
@@ -215,7 +216,8 @@ def test_rules_that_start_at_a_version() -> None:
 def test_windows_pods_skip_the_linux_only_controls_from_v1_25() -> None:
     windows = {"os": {"name": "windows"}, "securityContext": {"runAsNonRoot": True}, "containers": [{"name": "w"}]}
     assert evaluate(windows, RESTRICTED, version=(1, 25)) == []
-    assert {v.control for v in evaluate(windows, RESTRICTED, version=(1, 24))} == {"Privilege escalation", "Seccomp", "Capabilities"}
+    linux_only = {"Privilege escalation", "Seccomp", "Capabilities"}
+    assert {v.control for v in evaluate(windows, RESTRICTED, version=(1, 24))} == linux_only
 
 
 def test_user_namespaces_relax_the_root_rules_from_v1_35() -> None:
@@ -302,7 +304,8 @@ def _deployment(spec: dict, source: str = "base/app/deployment.yaml", ns: str = 
 def test_a_chart_pod_is_judged_and_the_fix_points_at_its_values() -> None:
     chart = _deployment({"containers": [{"name": "manager", "image": "m:1"}]},
                         "chart:seldon-core-operator-1.17.1/templates/deployment.yaml")
-    findings = _run(RenderedTarget("clusters/prod/flux", "entrypoint", [_namespace("apps", RESTRICTED, "v1.33"), chart], "1.34.0"))
+    namespace = _namespace("apps", RESTRICTED, "v1.33")
+    findings = _run(RenderedTarget("clusters/prod/flux", "entrypoint", [namespace, chart], "1.34.0"))
     assert len(findings) == 4
     assert all("release's values" in f.hint and "(v1.33;" in f.message for f in findings)
     assert all("refuses the pods of this Deployment's ReplicaSets" in f.message for f in findings)

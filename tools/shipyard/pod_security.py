@@ -258,7 +258,8 @@ class _Pod:
             for i, body in enumerate(_list(self.spec.get(key))):
                 if isinstance(body, dict):
                     name = body.get("name")
-                    label = f"{'container' if key == 'containers' else key[:-1]} {name!r}" if isinstance(name, str) else f"{key}[{i}]"
+                    kind = "container" if key == "containers" else key[:-1]
+                    label = f"{kind} {name!r}" if isinstance(name, str) else f"{key}[{i}]"
                     yield _Container(("spec", key, i), body, label)
 
     @property
@@ -503,7 +504,9 @@ def _pod_or_every_container(
     explicit: list[tuple[JsonPath, str, str]] = []
     pod_value = pod.security.get(key)
     if pod_value is not None and not good(pod_value):
-        explicit.append((bad_at(POD_SC, pod_value), f"the pod sets {describe(pod_value)}", f"set spec.securityContext.{key}: {want}"))
+        explicit.append((
+            bad_at(POD_SC, pod_value), f"the pod sets {describe(pod_value)}", f"set spec.securityContext.{key}: {want}"
+        ))
     for c in containers:
         value = c.security.get(key)
         if value is not None and not good(value):

@@ -148,9 +148,9 @@ def label_findings(namespace: K8sObject) -> Iterable[Finding]:
 def pod_security(ctx: CheckContext) -> Iterable[Finding]:
     for target in ctx.targets:
         namespaces = _namespaces(target)
-        for entry in namespaces.values():
-            if entry.broken:
-                yield from label_findings(entry.obj)
+        for namespace in namespaces.values():
+            if namespace.broken:
+                yield from label_findings(namespace.obj)
         cluster = kube_minor(target.kube_version)
         for pod in all_pod_specs(target.objects):
             entry = namespaces.get(pod.obj.namespace or "default")
