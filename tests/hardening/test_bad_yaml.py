@@ -8,11 +8,13 @@ exit 1 with the finding, or exit 0 when there is nothing wrong to report.
 from __future__ import annotations
 
 import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
-from shipyard.load import MAX_FILE_BYTES
+from shipyard.errors import ShipyardError
+from shipyard.load import MAX_FILE_BYTES, load_file, load_text
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "bad-input"
 
@@ -122,3 +124,37 @@ def test_a_symlink_to_itself_is_refused(corpus: Path, shipyard) -> None:
     os.symlink("loop", corpus / "loop")
     error = shipyard("validate", "loop").error
     assert (error["check"], error["file"], error["message"]) == ("SY900", "loop", "a symlink that leads back to itself")
+
+
+def peak_memory(load) -> int:
+    """Peak bytes Python allocated while ``load()`` ran (errors included)."""
+    tracemalloc.start()
+    try:
+        try:
+            load()
+        except ShipyardError:
+            pass
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("name", ["alias-bomb.yaml", "alias-recursive.yaml", "empty.yaml", "tabs.yaml"])
+def test_refusing_bad_yaml_takes_little_memory(name: str) -> None:
+    """The 9**9-node bomb is refused having built a few thousand values;
+    a small file is read without reserving the 64 MiB the limit allows."""
+    path = CORPUS / "repo" / "files" / name
+    assert peak_memory(lambda: load_file(path, name)) < 2 * 2**20
+
+
+def test_deep_nesting_is_measured_without_building_it() -> None:
+    text = "data: " + "[" * 100_000 + "]" * 100_000 + "\n"
+    assert peak_memory(lambda: load_text(text, "deep.yaml")) < 2 * 2**20
+
+
+def test_memory_grows_with_the_file_not_faster() -> None:
+    doc = "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\n  namespace: default\ndata:\n" + "".join(
+        f"  key{j}: value-{j}-{'x' * 40}\n" for j in range(10)
+    )
+    text = "".join(doc.format(i=i) for i in range(5000))
+    assert peak_memory(lambda: load_text(text, "large.yaml")) < 32 * len(text)

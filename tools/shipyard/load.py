@@ -807,8 +807,7 @@ def read_text(path: Path, rel: str) -> str:
             hint="Kubernetes stores at most about 1.5 MiB per object: split the file or keep generated data out of manifests",
         )
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+        data = _read_bounded(path, info.st_size)
     except OSError as exc:
         raise ShipyardError(f"cannot read file: {exc.strerror or exc}", file=rel, check="SY900") from None
     if len(data) > MAX_FILE_BYTES:  # grew while we looked
@@ -825,6 +824,19 @@ def read_text(path: Path, rel: str) -> str:
             f"file is not UTF-8 text (byte 0x{data[exc.start]:02x} at line {line})",
             file=rel, line=line, check=INVALID_YAML, hint="save the file as UTF-8",
         ) from None
+
+
+def _read_bounded(path: Path, size: int) -> bytes:
+    """The file's bytes, stopping just past ``MAX_FILE_BYTES``. One read of
+    the size stat gave (read(n) allocates n bytes up front, so never the
+    limit itself), then more only if the file grew meanwhile."""
+    with path.open("rb") as handle:
+        parts = [handle.read(min(size, MAX_FILE_BYTES) + 1)]
+        total = len(parts[0])
+        while total <= MAX_FILE_BYTES and len(parts[-1]) > 0 and total > size:
+            parts.append(handle.read(min(2**20, MAX_FILE_BYTES + 1 - total)))
+            total += len(parts[-1])
+    return b"".join(parts)
 
 
 def _file_type(mode: int) -> str:
