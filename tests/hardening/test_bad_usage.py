@@ -3,6 +3,9 @@ last line of defence: an unexpected exception is one line, never a traceback."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,3 +78,14 @@ def test_a_gitops_object_of_the_wrong_shape_is_a_finding(corpus: Path, capsys: p
         "spec: oops\n", encoding="utf-8")
     code = main(["validate", "files/gitrepository.yaml"])
     assert code == 1 and "internal error" not in capsys.readouterr().err
+
+
+@pytest.mark.xfail(strict=True, reason="models.py parse_yaml composes model.yaml with libyaml directly, whose recursive "
+                   "composer overflows the C stack; the fix belongs to that module's owner (read through shipyard.load)")
+def test_a_deeply_nested_model_yaml_is_an_error_not_a_crash(corpus: Path) -> None:
+    """Run in a child process: today this kills the interpreter (SIGSEGV)."""
+    (corpus / "models" / "m").mkdir(parents=True)
+    (corpus / "models" / "m" / "model.yaml").write_text("spec: " + "[" * 100_000 + "]" * 100_000 + "\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "shipyard", "validate"], cwd=corpus, capture_output=True, text=True,
+                          timeout=120, env=dict(os.environ))
+    assert proc.returncode == 2 and "SY911" in proc.stderr, (proc.returncode, proc.stderr[-500:])
