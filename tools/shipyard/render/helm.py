@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,9 @@ class Helm:
         self.cache_dir = cache_dir
         self.mirror = mirror
         self._home = Path(tempfile.mkdtemp(prefix="shipyard-helm-"))
+        # Removed when the Helm object goes (or at exit): one per command
+        # otherwise piles up in /tmp, thousands in a test run.
+        weakref.finalize(self, shutil.rmtree, str(self._home), True)
         self.env = {
             "HELM_CONFIG_HOME": str(self._home / "config"),
             "HELM_CACHE_HOME": str(self._home / "cache"),
