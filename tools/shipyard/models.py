@@ -74,7 +74,14 @@ class Located:
 
 def parse_yaml(text: str, rel: str) -> Located:
     """Parse one YAML document keeping lines; duplicate keys are an error
-    (PyYAML silently keeps the last one, which hides a real mistake)."""
+    (PyYAML silently keeps the last one, which hides a real mistake).
+
+    The bounded loader reads the text first: malformed YAML, alias bombs and
+    absurd nesting are refused there (SY910/SY911) before libyaml's
+    recursive composer could exhaust the stack."""
+    from shipyard.load import load_documents
+
+    load_documents(text, rel)
     loader = yaml.CSafeLoader(text)
     try:
         node = loader.get_single_node()

@@ -39,6 +39,7 @@ from ruamel.yaml.tokens import CommentToken
 
 from shipyard import gitops_git as gitx
 from shipyard import models as m
+from shipyard.files import fsync_dir, atomic_write
 from shipyard.errors import ShipyardError
 from shipyard.repo import Repository
 
@@ -96,41 +97,9 @@ class Outcome:
 
 
 # --------------------------------------------------------------------------
-# Atomic file writes
+# Atomic file writes: shipyard.files.atomic_write
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a crash at any moment leaves either
-    the old file or the new one: temp file in the same folder, fsync, rename,
-    fsync the folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = (path.stat().st_mode & 0o777) if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 class FileTransaction:
@@ -1211,7 +1180,7 @@ def _begin_journal(repo: Repository, plan: Plan, changed: dict[Path, str], *, co
 
 def _end_journal(path: Path) -> None:
     path.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def _remove_temp_files(repo: Repository, rels: list[str]) -> None:

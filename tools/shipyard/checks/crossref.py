@@ -39,6 +39,13 @@ describe(
     "Define the source next to the object that uses it.",
 )
 
+def _spec(obj: K8sObject) -> dict:
+    """The object's spec, or {} when it is not a mapping (the schema check
+    reports that shape; this check must not trip over it)."""
+    spec = obj.body.get("spec")
+    return spec if isinstance(spec, dict) else {}
+
+
 # Namespaces that exist before any GitOps engine syncs: Kubernetes' own, and
 # those the engines are installed into.
 PREEXISTING_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "argocd", "flux-system"})
@@ -80,12 +87,12 @@ def repository_url(ctx: CheckContext) -> Iterable[Finding]:
     for _target, obj in ctx.objects():
         gk = (obj.group, obj.kind)
         if gk == FLUX_GITREPOSITORY:
-            url = str((obj.body.get("spec") or {}).get("url", ""))
+            url = str(_spec(obj).get("url", ""))
             if not same_repo(url, expected):
                 yield Finding.on(obj, "SY404", f"GitRepository url {url!r} is not this repository ({expected})",
                                  path=("spec", "url"), hint="set spec.url to repository.url from shipyard.yaml")
         elif gk == ARGO_APPLICATION:
-            spec = obj.body.get("spec") or {}
+            spec = _spec(obj)
             sources = spec.get("sources") if isinstance(spec.get("sources"), list) else [spec.get("source") or {}]
             for index, source in enumerate(sources):
                 if not isinstance(source, dict) or source.get("chart"):
@@ -133,7 +140,8 @@ def _deployed(target: RenderedTarget) -> dict[tuple[str, str, str, str], K8sObje
     values_maps: set[tuple[str, str]] = set()
     for obj in target.objects:
         if (obj.group, obj.kind) == FLUX_HELMRELEASE:
-            for item in (obj.body.get("spec") or {}).get("valuesFrom") or []:
+            values_from = _spec(obj).get("valuesFrom")
+            for item in values_from if isinstance(values_from, list) else []:
                 if isinstance(item, dict) and item.get("kind", "ConfigMap") == "ConfigMap":
                     values_maps.add((obj.namespace, str(item.get("name"))))
     out = {}

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from shipyard.files import write_report
 from shipyard.diff import diff, format_markdown, format_text
 from shipyard.repo import Repository
 
@@ -26,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     report = diff(repo, args.base, args.head)
     text = format_markdown(report) if args.format == "markdown" else format_text(report)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        write_report(Path(args.output), text)
     else:
         sys.stdout.write(text)
     return 0

@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from shipyard.files import write_report
 from shipyard.findings import FORMATTERS, exit_code, format_junit
 from shipyard.repo import Repository
 from shipyard.validate import validate
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         print("\r\033[K", end="", file=sys.stderr)
     sys.stdout.write(FORMATTERS[args.format](report.findings))
     if args.junit:
-        Path(args.junit).write_text(format_junit(report.findings), encoding="utf-8")
+        write_report(Path(args.junit), format_junit(report.findings))
     if args.format == "text":
         print(
             f"checked {report.object_count} objects in {len(report.targets)} target(s) "
