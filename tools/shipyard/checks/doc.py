@@ -51,7 +51,8 @@ carry their own choices, so each policy states whether it judges them:
 - **Judged everywhere:** SY301 (an upstream image on `:latest` is fixed by
   chart values, for example istiod's `global.tag`), SY303/SY304 (every GPU
   counts against the cluster), SY314/SY315 (a removed apiVersion fails the
-  apply whoever wrote it).
+  apply whoever wrote it), SY316 (the API server refuses a pod below its
+  namespace's Pod Security level wherever the pod came from).
 - **SY305 plaintext Secrets** judges where the object came from. A Secret a
   chart *generates at render time* (the seldon-core-operator chart renders its
   webhook certificate as one) was never in git and is not judged. A Secret
