@@ -17,7 +17,8 @@ from shipyard.cli import main
 @pytest.mark.parametrize(("argv", "words"), [
     (["frobnicate"], "argument COMMAND: invalid choice: 'frobnicate'"),
     (["validate", "--frob"], "unrecognized arguments: --frob"),
-    (["validate", "--jobs", "many"], "argument --jobs: invalid int value: 'many'"),
+    (["validate", "--jobs", "many"], "argument --jobs: 'many' is not a whole number"),
+    (["validate", "--jobs", "0"], "argument --jobs: must be 1 or more"),
     (["validate", "--format", "yaml"], "argument --format: invalid choice: 'yaml'"),
     (["diff"], "the following arguments are required: --base"),
     (["render"], "the following arguments are required: PATH"),

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-import yaml
 
 from shipyard.changes import verify_ref
 from shipyard.checks.context import RenderedTarget
 from shipyard.errors import ShipyardError
+from shipyard.load import load_documents
 from shipyard.objects import K8sObject, ObjectRef
 from shipyard.render.cache import RenderCache
 from shipyard.render.engine import Renderer
@@ -148,9 +148,10 @@ def _versions_by_uri(repo: Repository) -> dict[str, str]:
     out: dict[str, str] = {}
     for model in repo.models():
         try:
-            data = yaml.safe_load((repo.root / "models" / model / "model.yaml").read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError):
+            docs = load_documents((repo.root / "models" / model / "model.yaml").read_text(encoding="utf-8"), model)
+        except (OSError, UnicodeDecodeError, ShipyardError):
             continue
+        data = docs[0][0] if docs else {}
         spec = data.get("spec", data) if isinstance(data, dict) else {}
         for version in spec.get("versions") or []:
             if isinstance(version, dict) and version.get("modelUri"):

@@ -179,13 +179,16 @@ def credentials_in_uris(ctx: CheckContext) -> Iterable[Finding]:
 
 
 def _yaml_mapping(text: str) -> dict[str, Any] | None:
-    import yaml
+    """The first document of ``text`` when it is a mapping, read through the
+    bounded loader (a ConfigMap's text is anyone's input)."""
+    from shipyard.errors import ShipyardError
+    from shipyard.load import load_documents
 
     try:
-        data = yaml.load(text, Loader=yaml.CSafeLoader)
-    except yaml.YAMLError:
+        docs = load_documents(text, "ConfigMap data")
+    except ShipyardError:
         return None
-    return data if isinstance(data, dict) else None
+    return docs[0][0] if docs and isinstance(docs[0][0], dict) else None
 
 
 def _values_file_credentials(ctx: CheckContext, value_file: Any) -> Iterator[tuple[str, str]]:

@@ -24,9 +24,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report to FILE")
     parser.add_argument("--repo", metavar="DIR", help="repository root (default: found from the current folder)")
     parser.add_argument("--no-cache", action="store_true", help="render everything again, ignoring the render cache")
-    parser.add_argument("--jobs", type=int, default=2, help="targets rendered in parallel (default 2)")
+    parser.add_argument("--jobs", type=_positive, default=2, help="targets rendered in parallel (default 2)")
     parser.add_argument("--check", action="append", metavar="ID", help="run only these check ids (repeatable)")
     parser.add_argument("--changed-since", metavar="REF", help="only targets whose inputs changed since this git ref")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def _progress(done: int, total: int, name: str) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from shipyard.errors import ShipyardError
+from shipyard.load import load_documents
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ def registered_versions(root: Path, model: str) -> list[RegisteredVersion]:
         raise ShipyardError(f"unknown model {model!r}", file=rel, hint=f"models are: {', '.join(known) or 'none'}")
     try:
         text = path.read_text(encoding="utf-8")
+        load_documents(text, rel)  # bounded first: bombs and deep nesting are refused, not composed
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
