@@ -44,3 +44,16 @@ def test_environment_without_cluster(lc: LifecycleRepo) -> None:
     (lc.root / "clusters/staging-1/cluster.yaml").unlink()
     rows = json.loads(lc.shipyard("status", "--env", "staging", "--format", "json").out)["placements"]
     assert [(r["model"], r["cluster"]) for r in rows] == [("iris", "-")]
+
+
+def test_status_of_an_unknown_model_or_environment_lists_what_exists(capsys) -> None:
+    from pathlib import Path
+
+    from shipyard.cli import main
+
+    root = str(Path(__file__).resolve().parents[2])
+    assert main(["status", "nomodel", "--repo", root]) == 2
+    assert "unknown model: nomodel" in capsys.readouterr().err
+    assert main(["status", "--env", "qa", "--repo", root]) == 2
+    err = capsys.readouterr().err
+    assert "unknown environment: qa" in err and "dev, production, staging" in err

@@ -8,6 +8,7 @@ import argparse
 import json
 from dataclasses import asdict
 
+from shipyard.errors import ShipyardError
 from shipyard.cli.promote import add_repo_argument, repository
 from shipyard.models import ClusterGpus, Placement, gpu_usage, status
 
@@ -33,6 +34,12 @@ def table(rows: list[Placement]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     repo = repository(args)
+    known_models, known_envs = set(repo.models()), set(repo.environments())
+    for name, wanted, known in (("model", args.models, known_models), ("environment", args.env or [], known_envs)):
+        unknown = sorted(set(wanted) - known)
+        if unknown:
+            raise ShipyardError(f"unknown {name}{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}",
+                                hint=f"{name}s are: {', '.join(sorted(known)) or 'none'}", check="SY900")
     rows = status(repo, args.env)
     if args.models:
         rows = [r for r in rows if r.model in set(args.models)]
