@@ -53,7 +53,7 @@ def test_status_of_an_unknown_model_or_environment_lists_what_exists(capsys) -> 
 
     root = str(Path(__file__).resolve().parents[2])
     assert main(["status", "nomodel", "--repo", root]) == 2
-    assert "unknown model: nomodel" in capsys.readouterr().err
+    assert "unknown model 'nomodel'" in capsys.readouterr().err
     assert main(["status", "--env", "qa", "--repo", root]) == 2
     err = capsys.readouterr().err
-    assert "unknown environment: qa" in err and "dev, production, staging" in err
+    assert "unknown environment 'qa'" in err and "dev, production, staging" in err

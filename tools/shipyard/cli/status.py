@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     for name, wanted, known in (("model", args.models, known_models), ("environment", args.env or [], known_envs)):
         unknown = sorted(set(wanted) - known)
         if unknown:
-            raise ShipyardError(f"unknown {name}{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}",
+            raise ShipyardError(f"unknown {name} {', '.join(repr(u) for u in unknown)}",
                                 hint=f"{name}s are: {', '.join(sorted(known)) or 'none'}", check="SY900")
     rows = status(repo, args.env)
     if args.models:
