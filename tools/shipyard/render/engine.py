@@ -16,7 +16,7 @@ from typing import Any
 
 from shipyard.errors import RenderError, ShipyardError
 from shipyard.findings import Finding
-from shipyard.objects import K8sObject, Source
+from shipyard.objects import K8sObject
 from shipyard.render import helm as helm_mod
 from shipyard.render import kustomize, preflight
 from shipyard.render.binaries import Binaries, find_binaries

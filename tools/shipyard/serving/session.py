@@ -22,7 +22,7 @@ from shipyard import envs
 from shipyard.errors import ShipyardError
 from shipyard.serving.artifact import VerifiedArtifact, local_folder, verify
 from shipyard.serving.registry import RegisteredVersion, registered_version
-from shipyard.serving.server import Ports, SeldonServer, pick_ports
+from shipyard.serving.server import Ports, SeldonServer
 
 SAMPLE_ROW = [5.1, 3.5, 1.4, 0.2]
 
