@@ -5,26 +5,11 @@ to have them run here."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
 
 
-def _cases():  # type: ignore[no-untyped-def]
-    name = "shipyard_check_cases"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "fixtures" / "checks" / "cases.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-cases = _cases()
+import shipyard_check_cases as cases  # registered by tests/conftest.py
 CHECKS = sorted(p.name for p in cases.FIXTURES.iterdir() if p.is_dir() and p.name.startswith("SY"))
 
 

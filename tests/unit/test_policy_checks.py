@@ -4,10 +4,8 @@ the upstream charts the repository really renders."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,19 +24,7 @@ MIRROR_CHARTS = Path(os.environ.get("SHIPYARD_MIRROR", str(ROOT.parent / "shared
 HELM = ROOT / ".venv" / "bin" / "helm"
 
 
-def _cases():  # type: ignore[no-untyped-def]
-    name = "shipyard_check_cases"
-    if name not in sys.modules:
-        path = ROOT / "tests" / "fixtures" / "checks" / "cases.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-cases = _cases()
+import shipyard_check_cases as cases  # registered by tests/conftest.py
 POLICY_CHECKS = cases.runnable("SY3")
 
 

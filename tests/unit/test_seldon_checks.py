@@ -6,28 +6,13 @@ the failing case marks every line a finding must point at.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 
 
 from shipyard.checks.context import CheckContext, RenderedTarget
 from shipyard.objects import K8sObject, Source
 
 
-def _cases():  # type: ignore[no-untyped-def]
-    name = "shipyard_check_cases"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "fixtures" / "checks" / "cases.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-cases = _cases()
+import shipyard_check_cases as cases  # registered by tests/conftest.py
 SELDON_CHECKS = cases.runnable("SY2")
 
 
