@@ -24,8 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from shipyard import models as m
-from shipyard import promote as p
+from shipyard.lifecycle.pin_edit import PinState, new_pin_text
+from shipyard.models.components import expected_components
+from shipyard.models.pins import pin_dir
+from shipyard.models.spec import load_model
 from shipyard.cli import main
 from shipyard.repo import Repository
 
@@ -137,12 +139,12 @@ def generate(root: Path, count: int) -> list[str]:
         write(base / "monitoring" / "podmonitor.yaml", MONITORING.format(name=name))
     repo = Repository.load(root)
     for name in names:
-        model = m.load_model(repo, name)
-        for path, text in m.expected_components(repo, model).items():
+        model = load_model(repo, name)
+        for path, text in expected_components(repo, model).items():
             write(path, text)
         for env, replicas in ENVS:
-            write(m.pin_dir(repo, env, name) / "kustomization.yaml",
-                  p.new_pin_text(repo, env, name, p.PinState("1.0.0", replicas)))
+            write(pin_dir(repo, env, name) / "kustomization.yaml",
+                  new_pin_text(repo, env, name, PinState("1.0.0", replicas)))
     return names
 
 

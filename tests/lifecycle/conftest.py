@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
-from shipyard import models as m
+from shipyard.models.pins import env_models_dir
+from shipyard.models.rules import seldon_deployments
+from shipyard.targets import build_folder
 from shipyard.cli import main
 from shipyard.repo import Repository
 
@@ -74,11 +76,11 @@ class LifecycleRepo:
     def objects(self, env: str) -> list[dict[str, Any]]:
         """Everything kustomize builds from overlays/<env>/models."""
         repo = Repository.load(self.root)
-        return m.kustomize(repo, m.env_models_dir(repo, env))
+        return build_folder(repo, env_models_dir(repo, env), use_cache=False)
 
     def rendered(self, env: str) -> dict[str, dict[str, Any]]:
         """SeldonDeployments of overlays/<env>/models, by name."""
-        return {o["metadata"]["name"]: o for o in m.seldon_deployments(self.objects(env))}
+        return {o["metadata"]["name"]: o for o in seldon_deployments(self.objects(env))}
 
     def predictors(self, env: str, model: str = "iris") -> list[tuple[str, str, int, int]]:
         """(name, modelUri, traffic, replicas) of each rendered predictor."""

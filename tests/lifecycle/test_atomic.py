@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.promote import FileTransaction, atomic_write
+from shipyard.files import atomic_write
+from shipyard.lifecycle.transaction import FileTransaction
 
 
 def test_sigkill_mid_write_leaves_the_old_file(tmp_path: Path) -> None:
@@ -24,14 +25,14 @@ def test_sigkill_mid_write_leaves_the_old_file(tmp_path: Path) -> None:
     child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import os, time
         from pathlib import Path
-        import shipyard.promote as promote
+        import shipyard.files as files
         real_fsync = os.fsync
         def slow_fsync(fd):
             real_fsync(fd)
             Path({str(started)!r}).write_text("x")
             time.sleep(60)
-        promote.os.fsync = slow_fsync
-        promote.atomic_write(Path({str(target)!r}), "new: " + "x" * 5_000_000 + "\\n")
+        os.fsync = slow_fsync
+        files.atomic_write(Path({str(target)!r}), "new: " + "x" * 5_000_000 + "\\n")
     """)])
     try:
         deadline = time.monotonic() + 30

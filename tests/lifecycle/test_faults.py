@@ -146,11 +146,11 @@ def test_kill_with_its_git_is_reported_then_repaired(lc: LifecycleRepo, tmp_path
 
 KILL_AT_COMMIT = """
     import os, signal, sys
-    import shipyard.promote as promote
+    import shipyard.git
     from shipyard.cli import main
     def commit(root, paths, message):
         os.kill(os.getpid(), signal.SIGKILL)  # the pin is written, the branch made, nothing staged yet
-    promote.gitx.commit = commit
+    shipyard.git.commit = commit
     sys.argv[0] = "shipyard"  # as the console script names itself
     sys.exit(main(sys.argv[1:]))
 """
@@ -176,14 +176,13 @@ def test_a_file_edited_after_the_kill_is_not_overwritten(lc: LifecycleRepo) -> N
 
 KILL_AT_COMPONENT = """
     import os, signal, sys
-    import shipyard.promote as promote
     from shipyard.cli import main
     real_replace = os.replace
     def replace(src, dst):
         if str(dst).endswith("versions/1.3.0/kustomization.yaml"):
             os.kill(os.getpid(), signal.SIGKILL)  # model.yaml is written, the component's temp file is not renamed
         return real_replace(src, dst)
-    promote.os.replace = replace
+    os.replace = replace
     sys.argv[0] = "shipyard"  # as the console script names itself
     sys.exit(main(sys.argv[1:]))
 """
@@ -217,16 +216,16 @@ def test_kill_in_the_middle_of_a_multi_file_change(lc: LifecycleRepo, tmp_path: 
 
 SIGTERM_AT_PIN = """
     import os, signal, sys
-    import shipyard.promote as promote
+    import shipyard.files
     from shipyard.cli import main
-    real_write = promote.atomic_write
+    real_write = shipyard.files.atomic_write
     sent = []
     def write(path, text):
         if str(path).endswith("overlays/dev/models/iris/kustomization.yaml") and not sent:
             sent.append(True)
             os.kill(os.getpid(), signal.SIGTERM)  # a cancelled job, while the pin is being written
         return real_write(path, text)
-    promote.atomic_write = write
+    shipyard.files.atomic_write = write
     sys.argv[0] = "shipyard"  # as the console script names itself
     sys.exit(main(sys.argv[1:]))
 """
@@ -290,7 +289,7 @@ def test_two_promotions_started_at_once(lc: LifecycleRepo) -> None:
 HOLD_LOCK = """
     import sys, time
     from pathlib import Path
-    from shipyard.gitops_git import WorkTreeLock
+    from shipyard.git import WorkTreeLock
     lock = WorkTreeLock(Path(sys.argv[1]), "shipyard promote iris --to production")
     lock.acquire()
     print("locked", flush=True)

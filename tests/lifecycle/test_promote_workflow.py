@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from shipyard.cli import build_parser
-from shipyard.promote import Outcome, Plan
+from shipyard.lifecycle.plan import Outcome, Plan
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "promote.yml"

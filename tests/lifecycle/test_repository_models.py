@@ -11,11 +11,12 @@ import jsonschema
 import pytest
 import yaml
 
-from shipyard import models as m
+from shipyard.models.spec import model_names, model_problems
 from shipyard.checks import load_all
 from shipyard.repo import Repository
 from shipyard.checks.context import CheckContext
-from shipyard.validate import make_renderer, render_all, run_checks, target_for_path
+from shipyard.targets import build_folder, make_renderer, render_all, target_for_path
+from shipyard.validate import run_checks
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO = Repository.load(ROOT)
@@ -23,7 +24,7 @@ MONITORING = sorted(p for p in (ROOT / "models").glob("*/monitoring") if (p / "k
 
 
 def test_model_pins_pass_the_model_checks() -> None:
-    envs = m.environments(REPO)
+    envs = REPO.model_environments()
     assert envs == ["dev", "staging", "production"]
     only = {k for k in load_all() if k.startswith("SY5")}
     renderer = make_renderer(REPO, use_cache=False)
@@ -39,8 +40,8 @@ def test_model_pins_pass_the_model_checks() -> None:
 
 
 def test_every_model_yaml_is_valid() -> None:
-    for name in m.model_names(REPO):
-        model, problems = m.model_problems(REPO, name)
+    for name in model_names(REPO):
+        model, problems = model_problems(REPO, name)
         assert problems == [] and model is not None, problems
 
 
@@ -74,7 +75,7 @@ def _crd_schemas(mirror: Path) -> dict[tuple[str, str], dict[str, Any]]:
 @pytest.mark.parametrize("folder", MONITORING, ids=[p.parent.name for p in MONITORING])
 def test_monitoring_matches_the_prometheus_operator_crds(folder: Path, mirror_dir: Path) -> None:
     schemas = _crd_schemas(mirror_dir)
-    objects = m.kustomize(REPO, folder)
+    objects = build_folder(REPO, folder, use_cache=False)
     assert {o["kind"] for o in objects} == {"PodMonitor", "PrometheusRule"}
     for obj in objects:
         schema = schemas[(obj["apiVersion"], obj["kind"])]

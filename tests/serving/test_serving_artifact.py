@@ -104,7 +104,7 @@ def test_sha256_mismatch_is_refused_with_both_digests(tmp_path: Path) -> None:
     with pytest.raises(ShipyardError) as caught:
         prepare(root, "iris", "1.1.0")
     error = caught.value
-    assert error.check == "SY911" and error.line == 11
+    assert error.check == "SY912" and error.line == 11
     assert "ab" * 32 in error.message and hashlib.sha256(b"model bytes").hexdigest() in error.message
     assert "refusing to serve" in error.message
 
@@ -150,7 +150,7 @@ def test_serve_command_refuses_mismatch_without_starting_anything(tmp_path: Path
     root = make_repo(tmp_path, registered_sha="cd" * 32)
     assert main(["serve", "iris", "--repo", str(root)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error [SY911]: models/iris/model.yaml:11:")
+    assert err.startswith("error [SY912]: models/iris/model.yaml:11:")
     assert "Traceback" not in err
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.checks.context import CheckContext, RenderedTarget
+from shipyard.checks.context import CheckContext
+from shipyard.render.target import RenderedTarget
 from shipyard.checks.policy_credentials import (
     credential_by_key,
     credential_in_uri,

@@ -14,7 +14,8 @@ from shipyard.changes import affected, changed_files
 from shipyard.diff import diff, format_markdown
 from shipyard.errors import ShipyardError
 from shipyard.repo import Repository
-from shipyard.validate import all_targets, validate
+from shipyard.targets import all_targets
+from shipyard.validate import validate
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "repos" / "engines"
 

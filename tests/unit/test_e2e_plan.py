@@ -437,7 +437,7 @@ def test_e2e_engine_must_be_one_the_cluster_declares(tmp_path: Path, capsys: pyt
 
 def test_objects_built_by_hand_follow_the_same_rules() -> None:
     """build_plan needs only a RenderedTarget: the engine's naming of producers."""
-    from shipyard.checks.context import RenderedTarget
+    from shipyard.render.target import RenderedTarget
     from shipyard.objects import Source
 
     def obj(body: dict, target: str) -> K8sObject:

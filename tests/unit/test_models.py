@@ -9,9 +9,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shipyard import models as m
-from shipyard import promote as p
 from shipyard.errors import ShipyardError
+from shipyard.load import load_located
+from shipyard.lifecycle.pin_edit import PinState, edit_pin_text
+from shipyard.lifecycle.pr_body import rendered_changes
+from shipyard.lifecycle.promote import plan_promote
+from shipyard.lifecycle.register import read_metrics
+from shipyard.models.components import component_problems, component_text
+from shipyard.models.pins import read_pin, read_pins
+from shipyard.models.spec import Bound, Version, load_model, model_problems
 from shipyard.repo import Repository
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "repos" / "lifecycle"
@@ -25,14 +31,14 @@ def repo(tmp_path: Path) -> Repository:
 
 def _problems(repo: Repository, text: str) -> list[str]:
     (repo.root / "models/iris/model.yaml").write_text(text)
-    _model, problems = m.model_problems(repo, "iris")
+    _model, problems = model_problems(repo, "iris")
     return [str(problem) for problem in problems]
 
 
 # --- YAML with lines -------------------------------------------------------
 
 def test_lines_of_keys_and_items() -> None:
-    doc = m.parse_yaml("a:\n  b: 1\n  c:\n  - x\n  - y\n", "f.yaml")
+    doc = load_located("a:\n  b: 1\n  c:\n  - x\n  - y\n", "f.yaml")
     assert doc.data == {"a": {"b": 1, "c": ["x", "y"]}}
     assert doc.line(("a", "b")) == 2 and doc.line(("a", "c", 1)) == 5
     assert doc.line(("a", "missing", 3)) == 1  # nearest known parent
@@ -40,26 +46,26 @@ def test_lines_of_keys_and_items() -> None:
 
 def test_duplicate_key_is_an_error() -> None:
     with pytest.raises(ShipyardError) as err:
-        m.parse_yaml("a: 1\nb: 2\na: 3\n", "f.yaml")
+        load_located("a: 1\nb: 2\na: 3\n", "f.yaml")
     assert (err.value.file, err.value.line) == ("f.yaml", 3)
-    assert "duplicate key 'a'" in err.value.message
+    assert "duplicate key a (first at line 1)" in err.value.message
 
 
 def test_invalid_yaml_names_the_line() -> None:
     with pytest.raises(ShipyardError) as err:
-        m.parse_yaml("a: [1, 2\nb: 3\n", "f.yaml")
+        load_located("a: [1, 2\nb: 3\n", "f.yaml")
     assert err.value.file == "f.yaml" and err.value.line
 
 
 def test_unquoted_timestamps_become_strings() -> None:
-    assert m.parse_yaml("created: 2026-11-01T00:00:00Z\n", "f").data == {"created": "2026-11-01T00:00:00Z"}
+    assert load_located("created: 2026-11-01T00:00:00Z\n", "f").data == {"created": "2026-11-01T00:00:00Z"}
 
 
 # --- schema and semantic rules -------------------------------------------
 
 def test_fixture_models_are_valid(repo: Repository) -> None:
     for name in ("iris", "resnet"):
-        assert m.model_problems(repo, name)[1] == []
+        assert model_problems(repo, name)[1] == []
 
 
 @pytest.mark.parametrize("old,new,expected,at", [
@@ -103,39 +109,39 @@ def test_semantic_rules(repo: Repository) -> None:
 # --- gates -----------------------------------------------------------------
 
 def test_gates(repo: Repository) -> None:
-    model = m.load_model(repo, "iris")
+    model = load_model(repo, "iris")
     assert model.gate_failures(model.get("1.1.0"), "production") == []
     assert model.gate_failures(model.get("1.2.0"), "production") == ["accuracy = 0.91 fails the gate (>= 0.93)"]
     assert model.gate_failures(model.get("1.2.0"), "staging") == []
     assert model.gate_failures(model.get("1.2.0"), "dev") == []
-    bound = m.Bound("latency_p95", max=0.2)
+    bound = Bound("latency_p95", max=0.2)
     assert bound.passes(0.1) and not bound.passes(0.3) and not bound.passes(None)
-    missing = m.Version("9", "gs://x/9", {"accuracy": 0.99}, "2026-01-01T00:00:00Z")
+    missing = Version("9", "gs://x/9", {"accuracy": 0.99}, "2026-01-01T00:00:00Z")
     assert model.gate_failures(missing, "production") == ["f1_macro is not reported (gate: >= 0.9)"]
 
 
 # --- components ------------------------------------------------------------
 
 def test_component_values_stay_strings(repo: Repository) -> None:
-    model = m.load_model(repo, "iris")
-    version = m.Version("1.10", "gs://b/iris/1.10", {}, "2026-01-01T00:00:00Z")
-    component = yaml.safe_load(m.component_text(model, version))
+    model = load_model(repo, "iris")
+    version = Version("1.10", "gs://b/iris/1.10", {}, "2026-01-01T00:00:00Z")
+    component = yaml.safe_load(component_text(model, version))
     ops = yaml.safe_load(component["patches"][0]["patch"])
     assert {op["path"]: op.get("value") for op in ops} == {
         "/spec/predictors/0/graph/modelUri": "gs://b/iris/1.10",
         "/spec/predictors/0/labels": {"version": "1.10"},
         "/metadata/labels/shipyard.dev~1model-version": "1.10",
     }
-    canary = yaml.safe_load(yaml.safe_load(m.component_text(model, version, canary=True))["patches"][0]["patch"])
+    canary = yaml.safe_load(yaml.safe_load(component_text(model, version, canary=True))["patches"][0]["patch"])
     assert canary[0] == {"op": "copy", "from": "/spec/predictors/0", "path": "/spec/predictors/1"}
 
 
 def test_component_problems(repo: Repository) -> None:
-    model = m.load_model(repo, "iris")
-    assert m.component_problems(repo, model) == []
+    model = load_model(repo, "iris")
+    assert component_problems(repo, model) == []
     (repo.root / "models/iris/versions/1.2.0/canary/kustomization.yaml").unlink()
     (repo.root / "models/iris/versions/0.9.0").mkdir()
-    assert [str(x) for x in m.component_problems(repo, model)] == [
+    assert [str(x) for x in component_problems(repo, model)] == [
         "models/iris/versions/1.2.0/canary/kustomization.yaml:1: missing: generated component for a registered version",
         "models/iris/versions/0.9.0:1: component for version '0.9.0', which models/iris/model.yaml does not register",
     ]
@@ -144,7 +150,7 @@ def test_component_problems(repo: Repository) -> None:
 # --- pins ------------------------------------------------------------------
 
 def test_read_pins(repo: Repository) -> None:
-    pins = m.read_pins(repo, "dev")
+    pins = read_pins(repo, "dev")
     assert {k: (v.stable, v.canary, v.replicas) for k, v in pins.items()} == {
         "iris": ("1.0.0", None, {0: 1}), "resnet": ("2026.10", None, {0: 1})}
     assert pins["iris"].stable_line == 8
@@ -152,18 +158,18 @@ def test_read_pins(repo: Repository) -> None:
 
 def test_edit_is_stable_and_reversible(repo: Repository) -> None:
     text = (repo.root / "overlays/production/models/iris/kustomization.yaml").read_text()
-    same = p.edit_pin_text(repo, "production", "iris", text, p.PinState("1.0.0", 2))
+    same = edit_pin_text(repo, "production", "iris", text, PinState("1.0.0", 2))
     assert same == text
-    canary = p.edit_pin_text(repo, "production", "iris", text, p.PinState("1.0.0", 2, "1.1.0", 5, 2))
+    canary = edit_pin_text(repo, "production", "iris", text, PinState("1.0.0", 2, "1.1.0", 5, 2))
     assert canary.count("versions/1.1.0/canary") == 1
-    assert p.edit_pin_text(repo, "production", "iris", canary, p.PinState("1.0.0", 2, "1.1.0", 5, 2)) == canary
-    assert p.edit_pin_text(repo, "production", "iris", canary, p.PinState("1.0.0", 2)) == text
+    assert edit_pin_text(repo, "production", "iris", canary, PinState("1.0.0", 2, "1.1.0", 5, 2)) == canary
+    assert edit_pin_text(repo, "production", "iris", canary, PinState("1.0.0", 2)) == text
 
 
 def test_indented_sequences_stay_indented(repo: Repository) -> None:
     text = ("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n"
             "  - ../../../../models/iris/deploy\ncomponents:\n  - ../../../../models/iris/versions/1.0.0\n")
-    edited = p.edit_pin_text(repo, "dev", "iris", text, p.PinState("1.1.0", 1))
+    edited = edit_pin_text(repo, "dev", "iris", text, PinState("1.1.0", 1))
     assert "components:\n  - ../../../../models/iris/versions/1.1.0\n" in edited
     assert "resources:\n  - ../../../../models/iris/deploy\n" in edited
 
@@ -173,10 +179,10 @@ def test_pin_in_the_environment_file_must_move(repo: Repository) -> None:
     shutil.rmtree(repo.root / "overlays/dev/models/iris")
     env_file.write_text("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n"
                         "- ../../../models/iris/deploy\n- resnet\ncomponents:\n- ../../../models/iris/versions/1.0.0\n")
-    pin = m.read_pin(repo, "dev", "iris")
+    pin = read_pin(repo, "dev", "iris")
     assert pin is not None and (pin.file, pin.stable, pin.stable_line) == ("overlays/dev/models/kustomization.yaml", "1.0.0", 7)
     with pytest.raises(ShipyardError) as err:
-        p.plan_promote(repo, "iris", "dev", version="1.1.0")
+        plan_promote(repo, "iris", "dev", version="1.1.0")
     assert "iris is pinned in overlays/dev/models/kustomization.yaml, not in its own folder" in err.value.message
 
 
@@ -191,7 +197,7 @@ def test_pin_in_the_environment_file_must_move(repo: Repository) -> None:
 def test_read_metrics(tmp_path: Path, content: str) -> None:
     path = tmp_path / "metrics"
     path.write_text(content)
-    assert p.read_metrics(path) == {"accuracy": 0.9, "f1": 1}
+    assert read_metrics(path) == {"accuracy": 0.9, "f1": 1}
 
 
 def test_rendered_changes() -> None:
@@ -201,9 +207,9 @@ def test_rendered_changes() -> None:
 
     stable = {"name": "default", "traffic": 100, "graph": {"modelUri": "gs://a"}}
     canary = {"name": "canary", "traffic": 10, "graph": {"modelUri": "gs://b"}}
-    lines = p.rendered_changes([sd(stable)], [sd({**stable, "traffic": 90}, canary)])
+    lines = rendered_changes([sd(stable)], [sd({**stable, "traffic": 90}, canary)])
     assert lines == ["- `SeldonDeployment models/iris`:",
                      "  - `spec.predictors[default].traffic`: `100` → `90`",
                      "  - `spec.predictors[canary]`: added"]
-    assert p.rendered_changes([], [sd(stable)]) == ["- `SeldonDeployment models/iris`: added"]
-    assert p.rendered_changes([sd(stable)], [sd(stable)]) == ["- no change in the rendered objects"]
+    assert rendered_changes([], [sd(stable)]) == ["- `SeldonDeployment models/iris`: added"]
+    assert rendered_changes([sd(stable)], [sd(stable)]) == ["- no change in the rendered objects"]

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shipyard.checks import load_all
-from shipyard.checks.context import CheckContext, RenderedTarget
+from shipyard.checks.context import CheckContext
+from shipyard.render.target import RenderedTarget
 from shipyard.objects import K8sObject, Source
 from shipyard.pod_security import (
     BASELINE,
@@ -333,7 +334,7 @@ def test_a_refused_namespace_label_is_reported_once_and_its_pods_are_not_judged(
 @pytest.fixture(scope="module")
 def rendered(mirror_dir: Path) -> list[RenderedTarget]:
     from shipyard.repo import Repository
-    from shipyard.validate import all_targets, make_renderer, render_all
+    from shipyard.targets import all_targets, make_renderer, render_all
 
     repo = Repository.load(ROOT)
     renderer = make_renderer(repo)

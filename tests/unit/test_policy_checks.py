@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shipyard.checks.context import CheckContext, RenderedTarget
+from shipyard.checks.context import CheckContext
+from shipyard.render.target import RenderedTarget
 from shipyard.checks.policies import parse_quantity
 from shipyard.checks.policy_images import image_problem
 from shipyard.kube_versions import TABLE, parse_minor, status

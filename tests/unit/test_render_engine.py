@@ -11,7 +11,8 @@ import pytest
 
 from shipyard.render.mirror import Mirror
 from shipyard.repo import Repository
-from shipyard.validate import make_renderer, render_target, target_for_path, validate
+from shipyard.targets import make_renderer, render_target, target_for_path
+from shipyard.validate import validate
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "repos" / "engines"
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from shipyard.checks import load_all
-from shipyard.checks.context import CheckContext, RenderedTarget
+from shipyard.checks.context import CheckContext
+from shipyard.render.target import RenderedTarget
 from shipyard.checks.schema import validate_objects
 from shipyard.findings import Finding
 from shipyard.load import load_file, load_text

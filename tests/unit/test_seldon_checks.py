@@ -8,7 +8,8 @@ from __future__ import annotations
 
 
 
-from shipyard.checks.context import CheckContext, RenderedTarget
+from shipyard.checks.context import CheckContext
+from shipyard.render.target import RenderedTarget
 from shipyard.objects import K8sObject, Source
 
 

@@ -4,12 +4,14 @@ and the built-in upstream ones; always with a reason."""
 from __future__ import annotations
 
 import textwrap
+from typing import Callable
 from pathlib import Path
 
 import pytest
 
 from shipyard.checks import load_all
-from shipyard.checks.context import CheckContext, RenderedTarget
+from shipyard.checks.context import CheckContext
+from shipyard.render.target import RenderedTarget
 from shipyard.findings import Finding, format_json
 from shipyard.load import load_text
 from shipyard.repo import Repository
@@ -61,10 +63,11 @@ def _run(text: str = MANIFESTS, path: str = "base/serving/deploy.yaml", target: 
     return findings, {o.ref: o for o in loaded.objects}
 
 
-def _config(tmp_path: Path, text: str) -> tuple[dict, Path]:
+def _config(tmp_path: Path, text: str) -> tuple[dict, Callable[[tuple], int | None]]:
     file = tmp_path / "shipyard.yaml"
     file.write_text(textwrap.dedent(text), encoding="utf-8")
-    return Repository.load(tmp_path).config, file
+    settings = Repository.load(tmp_path).settings
+    return settings.data, settings.line_of
 
 
 def test_annotation_waives_its_own_object_only_and_keeps_the_reason() -> None:
@@ -100,7 +103,7 @@ def test_config_waiver_by_path_and_by_object(tmp_path: Path) -> None:
           reason: node log reader, reviewed with platform security
         """)
     findings, objects = _run(MANIFESTS.replace("shipyard.dev/waive", "example.com/note"))
-    kept, waived = apply_waivers(findings, objects, config, config_file=file)
+    kept, waived = apply_waivers(findings, objects, config, line_of=file)
     assert {(w.check, w.object.name, w.waived_by) for w in waived} == {
         ("SY301", "worker", "shipyard.yaml:3"),
         ("SY310", "api", "shipyard.yaml:6"),
@@ -119,7 +122,7 @@ def test_config_waiver_without_reason_waives_nothing_and_points_at_its_line(tmp_
           reason: "  "
         """)
     findings, objects = _run(MANIFESTS.replace("shipyard.dev/waive", "example.com/note"))
-    kept, waived = apply_waivers(findings, objects, config, config_file=file)
+    kept, waived = apply_waivers(findings, objects, config, line_of=file)
     assert waived == []
     invalid = [(f.file, f.line) for f in kept if f.check == "SY390"]
     assert invalid == [("shipyard.yaml", 2), ("shipyard.yaml", 6)]
@@ -140,7 +143,7 @@ def test_config_waiver_without_reason_waives_nothing_and_points_at_its_line(tmp_
 )
 def test_malformed_config_waivers_are_reported(tmp_path: Path, entry: str, message: str) -> None:
     config, file = _config(tmp_path, f"waivers:\n{entry}\n")
-    kept, waived = apply_waivers([], {}, config, config_file=file)
+    kept, waived = apply_waivers([], {}, config, line_of=file)
     assert waived == []
     ((finding),) = kept
     assert finding.check == "SY390" and message in finding.message and finding.line == 2
@@ -148,7 +151,7 @@ def test_malformed_config_waivers_are_reported(tmp_path: Path, entry: str, messa
 
 def test_waivers_must_be_a_list(tmp_path: Path) -> None:
     config, file = _config(tmp_path, "waivers:\n  check: SY301\n")
-    (finding,) = apply_waivers([], {}, config, config_file=file)[0]
+    (finding,) = apply_waivers([], {}, config, line_of=file)[0]
     assert finding.check == "SY390" and finding.line == 1
 
 
@@ -187,9 +190,9 @@ def test_unused_waivers_are_reported_when_asked(tmp_path: Path) -> None:
         - {check: SY301, object: Deployment/serving/worker, reason: vendor image}
         """)
     findings, objects = _run()
-    kept, _ = apply_waivers(findings, objects, config, config_file=file)
+    kept, _ = apply_waivers(findings, objects, config, line_of=file)
     assert not [f for f in kept if f.check == "SY391"]
-    kept, _ = apply_waivers(findings, objects, config, config_file=file, report_unused=True)
+    kept, _ = apply_waivers(findings, objects, config, line_of=file, report_unused=True)
     unused = sorted((f.file, f.line, f.severity) for f in kept if f.check == "SY391")
     # Only the first config waiver is stale; the api's annotation waivers are both used.
     assert unused == [("shipyard.yaml", 2, "warning")]

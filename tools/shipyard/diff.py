@@ -12,7 +12,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import shutil
-import subprocess
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,17 +19,14 @@ from pathlib import Path
 from typing import Iterator
 
 
-from shipyard.changes import verify_ref
-from shipyard.checks.context import RenderedTarget
+from shipyard import git
+from shipyard.render.target import RenderedTarget
 from shipyard.errors import ShipyardError
-from shipyard.load import load_documents
+from shipyard.models.spec import model_file, read_model_file
 from shipyard.objects import K8sObject, ObjectRef
-from shipyard.render.cache import RenderCache
-from shipyard.render.engine import Renderer
-from shipyard.render.mirror import Mirror
 from shipyard.render.output import to_yaml
 from shipyard.repo import Repository
-from shipyard.validate import all_targets, render_all
+from shipyard.targets import all_targets, open_renderer, render_all
 
 SELDON = ("machinelearning.seldon.io", "SeldonDeployment")
 
@@ -64,21 +60,15 @@ class DiffReport:
     models: list[ModelRow] = field(default_factory=list)
 
 
-def _git(root: Path, *args: str) -> str:
-    try:
-        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, errors="replace", timeout=120,
-                              stdin=subprocess.DEVNULL)
-    except FileNotFoundError:
-        raise ShipyardError("git is not installed", hint="install git: diff reads the history", check="SY901") from None
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ShipyardError(f"git {' '.join(args)} failed: {exc}", check="SY904") from None
+def _toplevel(root: Path) -> Path:
+    """The top of the git work tree holding ``root``."""
+    proc = git.run(root, "rev-parse", "--show-toplevel", missing_hint="install git: diff reads the history")
     if proc.returncode != 0:
         if "not a git repository" in proc.stderr:
             raise ShipyardError(f"{root} is not in a git repository, so diff has no history to compare with",
-                                hint="run inside a clone of the repository", check="SY904")
-        raise ShipyardError(f"git {' '.join(args)}: {proc.stderr.strip() or 'failed'}",
-                            hint="check the ref exists (in CI fetch history: fetch-depth: 0)", check="SY904")
-    return proc.stdout
+                                hint="run inside a clone of the repository", check=git.FAILED)
+        raise ShipyardError(f"git rev-parse --show-toplevel: {proc.stderr.strip() or 'failed'}", check=git.FAILED)
+    return Path(proc.stdout.strip())
 
 
 @contextmanager
@@ -88,30 +78,26 @@ def checkout(repo: Repository, ref: str | None, option: str = "--base") -> Itera
     if ref is None:
         yield repo
         return
-    top = Path(_git(repo.root, "rev-parse", "--show-toplevel").strip())
-    verify_ref(top, ref, option)
+    top = _toplevel(repo.root)
+    git.verify_ref(top, ref, option)
     sub = repo.root.relative_to(top.resolve()) if repo.root != top.resolve() else Path(".")
     tmp = Path(tempfile.mkdtemp(prefix="shipyard-diff-"))
     tree = tmp / "tree"
     try:
-        _git(top, "worktree", "add", "--detach", "--quiet", str(tree), ref)
+        git.git(top, "worktree", "add", "--detach", "--quiet", str(tree), ref, what=f"checking out {ref}",
+                hint="check the ref exists (in CI fetch history: fetch-depth: 0)")
         yield Repository.load(tree / sub)
     finally:
         try:
-            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=top, capture_output=True, timeout=60)
-        except (OSError, subprocess.TimeoutExpired):
+            git.run(top, "worktree", "remove", "--force", str(tree), timeout=60)
+        except ShipyardError:
             pass  # best effort: the folder goes below; `git worktree prune` forgets it
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def render_repository(repo: Repository, cache_root: Path, jobs: int = 2) -> dict[str, RenderedTarget]:
-    mirror = Mirror.from_setting(repo.mirror, base=repo.root)
-    renderer = Renderer(repo, mirror=mirror, cache=RenderCache(cache_root))
-    try:
+    with open_renderer(repo, cache_root=cache_root) as renderer:
         targets = render_all(renderer, all_targets(repo), jobs)
-    finally:
-        if mirror:
-            mirror.close()
     return {t.name: t for t in targets}
 
 
@@ -148,10 +134,9 @@ def _versions_by_uri(repo: Repository) -> dict[str, str]:
     out: dict[str, str] = {}
     for model in repo.models():
         try:
-            docs = load_documents((repo.root / "models" / model / "model.yaml").read_text(encoding="utf-8"), model)
-        except (OSError, UnicodeDecodeError, ShipyardError):
+            data = read_model_file(model_file(repo, model), f"models/{model}/model.yaml").data
+        except ShipyardError:
             continue
-        data = docs[0][0] if docs else {}
         spec = data.get("spec", data) if isinstance(data, dict) else {}
         for version in spec.get("versions") or []:
             if isinstance(version, dict) and version.get("modelUri"):

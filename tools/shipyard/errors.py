@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shipyard.ids import CheckId
+
 
 @dataclass
 class ShipyardError(Exception):
@@ -18,7 +20,7 @@ class ShipyardError(Exception):
     file: str | None = None
     line: int | None = None
     hint: str | None = None
-    check: str = "SY900"
+    check: CheckId = "SY900"
 
     def __str__(self) -> str:
         where = ""

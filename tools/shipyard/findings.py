@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from typing import Iterable, Literal
+from typing import Any, Iterable, Literal
 from xml.sax.saxutils import escape, quoteattr
 
+from shipyard.ids import CheckId
 from shipyard.objects import K8sObject, ObjectRef
 
 Severity = Literal["error", "warning"]
@@ -18,7 +19,7 @@ Severity = Literal["error", "warning"]
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    check: str
+    check: CheckId
     message: str
     file: str
     line: int = 0
@@ -31,7 +32,7 @@ class Finding:
     def on(
         cls,
         obj: K8sObject,
-        check: str,
+        check: CheckId,
         message: str,
         *,
         path: tuple[str | int, ...] = (),
@@ -62,7 +63,7 @@ def dedupe(findings: Iterable[Finding]) -> list[Finding]:
     """One finding per (check, object, file, line, message): the same base
     rendered into three clusters is one mistake, reported once, naming the
     first target that showed it."""
-    seen: dict[tuple, Finding] = {}
+    seen: dict[tuple[CheckId, ObjectRef | None, str, int, str], Finding] = {}
     for finding in findings:
         key = (finding.check, finding.object, finding.file, finding.line, finding.message)
         seen.setdefault(key, finding)
@@ -88,7 +89,7 @@ def format_text(findings: list[Finding]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _as_dict(f: Finding) -> dict:
+def _as_dict(f: Finding) -> dict[str, Any]:
     data = asdict(f)
     data["object"] = (
         {

@@ -31,7 +31,7 @@ import stat
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Final, Iterable, Iterator
 
 import yaml
 from yaml._yaml import CParser
@@ -55,10 +55,10 @@ __all__ = [
     "MAX_FILE_BYTES",
 ]
 
-INVALID_YAML = "SY910"  # malformed YAML, not UTF-8
-YAML_LIMIT = "SY911"  # alias expansion or nesting beyond the limits
-DUPLICATE_KEY = "SY103"
-NOT_AN_OBJECT = "SY104"
+INVALID_YAML: Final = "SY910"  # malformed YAML, not UTF-8
+YAML_LIMIT: Final = "SY911"  # alias expansion or nesting beyond the limits
+DUPLICATE_KEY: Final = "SY103"
+NOT_AN_OBJECT: Final = "SY104"
 
 MAX_DEPTH = 500
 """Deepest nesting accepted. Kubernetes objects nest about 20 levels."""
@@ -166,7 +166,7 @@ class _TagError(Exception):
         self.line = line
 
 
-def _checked(value: Any, kind: type | tuple[type, ...], text: str, name: str) -> Any:
+def _checked(value: Any, kind: type[int | float] | tuple[type[int | float], ...], text: str, name: str) -> Any:
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise _TagError(f"{text!r} is not a valid !!{name}")
     return float(value) if name == "float" else value
@@ -182,7 +182,7 @@ _QUOTED = "(untagged quoted scalar)"
 _COLLECTION = "(untagged collection)"
 
 
-class _Composer(CParser):  # type: ignore[misc]
+class _Composer(CParser):
     """libyaml's parser and composer. The C composer calls ``resolve`` for
     every untagged node and the path-resolver hooks for every node; PyYAML's
     versions run regular expressions in Python and cost half the load time.
@@ -218,7 +218,9 @@ def _compose_all(text: str, path: str) -> list[Node]:
     roots: list[Node] = []
     try:
         while composer.check_node():
-            roots.append(composer.get_node())
+            root = composer.get_node()
+            assert root is not None  # check_node() said a node follows
+            roots.append(root)
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, text, path) from None
     finally:
@@ -321,7 +323,9 @@ def _max_depth(text: str, path: str) -> tuple[int, int]:
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 depth += 1
                 if depth > deepest:
-                    deepest, line = depth, event.start_mark.line + 1
+                    mark = event.start_mark
+                    assert mark is not None  # libyaml marks every event
+                    deepest, line = depth, mark.line + 1
                     if deepest > MAX_DEPTH:
                         break
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
@@ -381,6 +385,7 @@ class _Builder:
                 return _plain(node.value)
             if tag is _QUOTED:
                 return node.value
+            assert isinstance(node, ScalarNode)  # cls is ScalarNode
             return _tagged(node)
         if cls is MappingNode:
             if node.tag is not _COLLECTION and node.tag != _MAP_TAG:
@@ -399,7 +404,7 @@ class _Builder:
                 key = key_node.value
                 tag = key_node.tag
                 if tag is _PLAIN:
-                    constant = _CONSTANTS.get(key, key)
+                    constant: Any = _CONSTANTS.get(key, key)
                     if constant is not key:
                         key = _key_text(constant)
                     elif key[0] in _NUMBER_START:
@@ -410,12 +415,13 @@ class _Builder:
                 elif tag is not _QUOTED:
                     key = _key_text(_tagged(key_node))
                 if key in out:
+                    assert isinstance(node, MappingNode)  # cls is MappingNode
                     self._duplicate(node, key, key_node)
                 if value_node.__class__ is ScalarNode:
                     tag = value_node.tag
                     text = value_node.value
                     if tag is _PLAIN:
-                        value = _CONSTANTS.get(text, text)
+                        value: Any = _CONSTANTS.get(text, text)
                         if value is text and text[0] in _NUMBER_START:
                             value = _number(text)
                         out[key] = value
@@ -435,7 +441,7 @@ class _Builder:
             self.budget -= len(items)
             if self.budget < 0:
                 raise _LimitError(_ALIAS_MESSAGE, node)
-            result = []
+            result: list[Any] = []
             append = result.append
             for item in items:
                 if item.__class__ is ScalarNode and item.tag is _QUOTED:
@@ -858,11 +864,38 @@ def load_config(path: Path, rel: str) -> tuple[dict[str, Any], Callable[[JsonPat
     Settings are read strictly, unlike manifests: a duplicate key is an
     error (the earlier value would silently lose), and so is a second
     document or a top level that is not a mapping. An empty file is {}."""
-    text = read_text(path, rel)
+    located = load_located_file(path, rel)
+    if located.data is None:
+        return {}, located.line_of
+    if located.data.__class__ is not dict:
+        raise ShipyardError("expected a mapping (key: value) at the top level", file=rel, line=located.line(),
+                            check=INVALID_YAML, hint="see docs/layout.md for what this file holds")
+    return located.data, located.line_of
+
+
+@dataclass(frozen=True)
+class Located:
+    """One YAML document read strictly (the reader of settings, model.yaml
+    and pin files), and the line of any field in it, so a problem found in
+    the data can name the line a person has to edit."""
+
+    data: Any
+    line_of: Callable[[JsonPath], int | None]
+
+    def line(self, path: Iterable[str | int] = ()) -> int:
+        """The line of ``path``, or of its nearest parent that exists (1 for none)."""
+        return self.line_of(tuple(path)) or 1
+
+
+def load_located(text: str, rel: str) -> Located:
+    """One YAML document of ``text`` (empty: ``None`` data), bounded like
+    every load: malformed YAML is SY910, aliases or nesting beyond the
+    limits SY911, a duplicate key SY103 (YAML readers silently keep the
+    last value, which hides a real mistake), a second document SY910."""
     docs = _documents(text, rel)
     present = [doc for doc in docs if doc.body is not None]
     if not present:
-        return {}, lambda field_path: None
+        return Located(None, lambda _path: None)
     if len(present) > 1:
         raise ShipyardError(
             f"expected one YAML document, found {len(present)}", file=rel, line=present[1].line,
@@ -876,7 +909,9 @@ def load_config(path: Path, rel: str) -> tuple[dict[str, Any], Callable[[JsonPat
             f"duplicate key {format_path(key_path)}{first}", file=rel, line=line, check=DUPLICATE_KEY,
             hint="keep one of the two keys: YAML readers silently drop the earlier value",
         )
-    if doc.body.__class__ is not dict:
-        raise ShipyardError("expected a mapping (key: value) at the top level", file=rel, line=doc.line,
-                            check=INVALID_YAML, hint="see docs/layout.md for what this file holds")
-    return doc.body, doc.lines
+    return Located(doc.body, doc.lines)
+
+
+def load_located_file(path: Path, rel: str) -> Located:
+    """``load_located`` of a file, read within the loader's size and type limits."""
+    return load_located(read_text(path, rel), rel)

@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from shipyard.objects import JsonPath
+from shipyard.shapes import as_dict as _dict
+from shipyard.shapes import as_list as _list
 
 Version = tuple[int, int]
 
@@ -206,14 +208,6 @@ def namespace_policy(labels: Mapping[str, Any] | None) -> tuple[NamespacePolicy,
 
 
 # --- the pod, as the rules read it -----------------------------------------
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def _yaml(value: Any) -> str:

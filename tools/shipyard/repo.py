@@ -1,7 +1,10 @@
-"""The repository as data: clusters, overlays, models, pipelines.
+"""The repository as data: its settings (shipyard.yaml), environments and
+their promotion order, clusters and models.
 
 Everything is discovered from the folder layout described in docs/layout.md,
 so adding a cluster or a model is adding a folder, not editing the toolkit.
+shipyard.yaml is read here once, into typed `Settings` that keep the line of
+every key, so any command can point at the line a setting is written on.
 """
 
 from __future__ import annotations
@@ -11,11 +14,82 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from shipyard import ids
 from shipyard.errors import ShipyardError
+from shipyard.objects import JsonPath
 
 CONFIG_FILE = "shipyard.yaml"
 DEFAULT_KUBE_VERSION = "1.33.0"
 ENGINES = ("argocd", "flux")
+DEFAULT_ORDER = ("dev", "staging", "production")
+DEFAULT_MONITORED = ("staging", "production")
+DEFAULT_BRANCH = "main"
+
+
+def _no_line(_path: JsonPath) -> int | None:
+    return None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """shipyard.yaml, typed: each setting has one reader, here, and
+    ``line`` says where a key is written (for errors that point at it)."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    line_of: Callable[[JsonPath], int | None] = field(default=_no_line, compare=False)
+    file: str = CONFIG_FILE
+
+    def line(self, *path: str | int) -> int | None:
+        return self.line_of(tuple(path))
+
+    def _section(self, key: str) -> dict[str, Any]:
+        value = self.data.get(key)
+        return value if isinstance(value, dict) else {}
+
+    def _names(self, section: str, key: str, default: tuple[str, ...]) -> list[str]:
+        value = self._section(section).get(key)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(value)
+        return list(default)
+
+    @property
+    def repository_url(self) -> str:
+        """The git URL Argo CD and Flux sync from (repository.url)."""
+        return str(self._section("repository").get("url", ""))
+
+    @property
+    def target_branch(self) -> str:
+        """The branch pull requests go to (repository.branch, default main)."""
+        return str(self._section("repository").get("branch") or DEFAULT_BRANCH)
+
+    @property
+    def mirror(self) -> str | None:
+        value = self.data.get("mirror")
+        return str(value) if value else None
+
+    @property
+    def promotion_order(self) -> list[str]:
+        """promotion.order (default dev, staging, production)."""
+        return self._names("promotion", "order", DEFAULT_ORDER)
+
+    @property
+    def monitored(self) -> set[str]:
+        """promotion.monitored: environments whose pins include the model's
+        monitoring (default staging and production)."""
+        return set(self._names("promotion", "monitored", DEFAULT_MONITORED))
+
+    @property
+    def default_kube_version(self) -> str:
+        """defaults.kubernetesVersion as major.minor.0: the schemas for a
+        target that belongs to no cluster."""
+        value = self._section("defaults").get("kubernetesVersion", "1.33")
+        line = self.line("defaults", "kubernetesVersion") if "kubernetesVersion" in self._section("defaults") else None
+        if not isinstance(value, str):
+            raise ShipyardError(
+                f"defaults.kubernetesVersion must be a quoted string, not {value!r}", file=self.file, line=line,
+                hint='quote it, like kubernetesVersion: "1.33" (unquoted, 1.30 reads as the number 1.3)',
+            )
+        return normalise_kube_version(value, self.file, line=line)
 
 
 @dataclass(frozen=True)
@@ -33,7 +107,12 @@ class Cluster:
 @dataclass
 class Repository:
     root: Path
-    config: dict[str, Any] = field(default_factory=dict)
+    settings: Settings = field(default_factory=Settings)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """shipyard.yaml as plain data (for readers of free-form sections: waivers)."""
+        return self.settings.data
 
     @classmethod
     def find(cls, start: Path | None = None) -> "Repository":
@@ -55,10 +134,11 @@ class Repository:
     @classmethod
     def load(cls, root: Path) -> "Repository":
         config_path = root / CONFIG_FILE
-        config: dict[str, Any] = {}
+        settings = Settings()
         if config_path.is_file():
-            config = _read_yaml_mapping(config_path, root)
-        return cls(root=root.resolve(), config=config)
+            data, line_of = _read_config(config_path, root)
+            settings = Settings(data, line_of)
+        return cls(root=root.resolve(), settings=settings)
 
     def rel(self, path: Path) -> str:
         try:
@@ -68,19 +148,43 @@ class Repository:
 
     @property
     def repository_url(self) -> str:
-        repo = self.config.get("repository") or {}
-        return str(repo.get("url", "")) if isinstance(repo, dict) else ""
+        return self.settings.repository_url
 
     @property
     def mirror(self) -> str | None:
-        value = self.config.get("mirror")
-        return str(value) if value else None
+        return self.settings.mirror
 
     def environments(self) -> list[str]:
+        """The environments: folders overlays/<env>/ with a kustomization.yaml,
+        in promotion order (shipyard.yaml promotion.order), then any others
+        by name. An environment runs models when it also has
+        overlays/<env>/models/kustomization.yaml (`model_environments`)."""
         base = self.root / "overlays"
         if not base.is_dir():
             return []
-        return sorted(p.name for p in base.iterdir() if (p / "kustomization.yaml").is_file())
+        found = sorted(p.name for p in base.iterdir() if (p / "kustomization.yaml").is_file())
+        order = [e for e in self.settings.promotion_order if e in found]
+        return order + [e for e in found if e not in order]
+
+    def model_environments(self) -> list[str]:
+        """The environments that run models, in promotion order: a version
+        reaches one only after the one before it."""
+        return [e for e in self.environments() if (self.root / "overlays" / e / "models" / "kustomization.yaml").is_file()]
+
+    def require_environment(self, env: str) -> None:
+        known = self.model_environments()
+        if env not in known:
+            raise ShipyardError(
+                f"unknown environment {env!r}",
+                hint=f"environments are: {', '.join(known) or 'none'} (folders overlays/<env>/models)",
+                check=ids.USAGE,
+            )
+
+    def previous_environment(self, env: str) -> str | None:
+        """The environment before ``env`` in promotion order (None for the first)."""
+        order = self.model_environments()
+        index = order.index(env)
+        return order[index - 1] if index > 0 else None
 
     def overlay_path(self, env: str) -> Path:
         return self.root / "overlays" / env
@@ -185,7 +289,7 @@ def _yaml_type(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _read_config(path: Path, root: Path) -> tuple[dict[str, Any], Callable[[tuple], int | None]]:
+def _read_config(path: Path, root: Path) -> tuple[dict[str, Any], Callable[[JsonPath], int | None]]:
     """A settings file through the strict loader: one mapping (duplicate
     keys, non-UTF-8 bytes and alias bombs are errors with file and line),
     and the line of any field in it."""
@@ -193,7 +297,3 @@ def _read_config(path: Path, root: Path) -> tuple[dict[str, Any], Callable[[tupl
 
     rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
     return load_config(path, rel)
-
-
-def _read_yaml_mapping(path: Path, root: Path) -> dict[str, Any]:
-    return _read_config(path, root)[0]

@@ -33,15 +33,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from pathlib import Path
-from typing import Any, Iterable, Mapping
-
-import yaml
+from typing import Any, Callable, Iterable, Mapping
 
 from shipyard.checks import load_all
-from shipyard.checks.policy_waivers import INVALID_WAIVER, UNUSED_WAIVER
 from shipyard.findings import Finding
-from shipyard.objects import K8sObject, ObjectRef
+from shipyard.ids import INVALID_WAIVER, UNUSED_WAIVER
+from shipyard.objects import JsonPath, K8sObject, ObjectRef
 
 WAIVE_ANNOTATION = "shipyard.dev/waive"
 CONFIG_FILE = "shipyard.yaml"
@@ -187,44 +184,21 @@ def _as_strings(value: Any) -> tuple[str, ...] | None:
     return None
 
 
-def _config_lines(config_file: Path | None) -> dict[tuple[Any, ...], int]:
-    """Lines of the ``waivers`` entries in shipyard.yaml: (i,) for entry i,
-    (i, key) for its keys, () for the ``waivers`` key itself."""
-    if config_file is None:
-        return {}
-    try:
-        root = yaml.compose(config_file.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return {}
-    lines: dict[tuple[Any, ...], int] = {}
-    if not isinstance(root, yaml.MappingNode):
-        return lines
-    for key, value in root.value:
-        if isinstance(key, yaml.ScalarNode) and key.value == "waivers":
-            lines[()] = key.start_mark.line + 1
-            if isinstance(value, yaml.SequenceNode):
-                for i, item in enumerate(value.value):
-                    lines[(i,)] = item.start_mark.line + 1
-                    if isinstance(item, yaml.MappingNode):
-                        for k, _v in item.value:
-                            if isinstance(k, yaml.ScalarNode):
-                                lines[(i, k.value)] = k.start_mark.line + 1
-    return lines
+LineOf = Callable[[JsonPath], "int | None"]
 
 
 def config_waivers(
-    config: Mapping[str, Any], known: Iterable[str], *, file: str = CONFIG_FILE, config_file: Path | None = None
+    config: Mapping[str, Any], known: Iterable[str], *, file: str = CONFIG_FILE, line_of: LineOf | None = None
 ) -> tuple[list[Waiver], list[Finding]]:
     """The ``waivers:`` of shipyard.yaml, and an SY390 finding for each entry
     that is malformed or has no reason (such entries waive nothing)."""
-    lines = _config_lines(config_file)
     known_ids = sorted(set(known))
     raw = config.get("waivers")
     if raw is None:
         return [], []
 
     def problem(message: str, where: tuple[Any, ...], hint: str) -> Finding:
-        line = lines.get(where) or lines.get(where[:1]) or lines.get(()) or 0
+        line = (line_of(("waivers", *where)) if line_of else None) or 0
         return Finding(INVALID_WAIVER, message, file, line, hint=hint)
 
     if not isinstance(raw, list):
@@ -276,7 +250,7 @@ def config_waivers(
                                     (i, "reason") if "reason" in entry else (i,),
                                     "add reason: saying why this exception is acceptable"))
             continue
-        line = lines.get((i,), 0)
+        line = (line_of(("waivers", i)) if line_of else None) or 0
         waivers.append(Waiver(checks, reason.strip(), paths, objects, origin=f"{file}:{line}" if line else f"{file} {label}"))
     return waivers, findings
 
@@ -297,7 +271,7 @@ def apply_waivers(
     objects_by_ref: Mapping[ObjectRef, K8sObject],
     config: Mapping[str, Any],
     *,
-    config_file: Path | None = None,
+    line_of: LineOf | None = None,
     report_unused: bool = False,
 ) -> tuple[list[Finding], list[WaivedFinding]]:
     """Split ``findings`` into (kept, waived).
@@ -306,10 +280,10 @@ def apply_waivers(
     used (no reason, malformed, unknown check) in ``config`` or in an
     object's annotation, and, with ``report_unused``, an SY391 warning for
     each shipyard.yaml or annotation waiver that excused nothing (only
-    meaningful when every target and check ran). ``config_file`` lets
-    SY390/SY391 point at the line in shipyard.yaml."""
+    meaningful when every target and check ran). ``line_of`` (the
+    settings' line map) lets SY390/SY391 point at the line in shipyard.yaml."""
     known = list(load_all())
-    configured, kept = config_waivers(config or {}, known, config_file=config_file)
+    configured, kept = config_waivers(config or {}, known, line_of=line_of)
     builtin = builtin_waivers(config or {})
 
     annotated: dict[ObjectRef, dict[str, str]] = {}

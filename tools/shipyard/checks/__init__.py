@@ -1,18 +1,18 @@
-"""The check registry: every check has an id, a title, a rationale and a fix.
+"""The check registry: which function reports each check id.
 
-Check families: SY1xx schema and strictness, SY2xx Seldon admission rules,
-SY3xx policies, SY4xx cross-references, SY5xx models and promotion gates,
-SY9xx environment and bad input.
-
-A check is a function over a `CheckContext` (everything rendered for one
-validate run) that yields findings. Checks are independent: each can be run,
-tested and waived on its own.
+What an id means (title, rationale, fix, family) is data in
+``shipyard.ids``; this module only binds ids to the functions that find
+them. A check is a function over a `CheckContext` (everything rendered for
+one validate run) that yields findings. Checks are independent: each can be
+run, tested and waived on its own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable
+
+from shipyard.ids import CATALOGUE, CheckId, IdInfo
 
 if TYPE_CHECKING:
     from shipyard.checks.context import CheckContext
@@ -23,40 +23,49 @@ CheckFn = Callable[["CheckContext"], Iterable["Finding"]]
 
 @dataclass(frozen=True)
 class CheckInfo:
-    id: str
-    title: str
-    rationale: str
-    hint: str
+    """An id's catalogue entry, and the function that reports it (None for
+    ids raised as errors or by code outside the check modules)."""
+
+    info: IdInfo
     run: CheckFn | None = field(default=None, compare=False)
 
+    @property
+    def id(self) -> str:
+        return self.info.id
 
-REGISTRY: dict[str, CheckInfo] = {}
+    @property
+    def title(self) -> str:
+        return self.info.title
+
+    @property
+    def rationale(self) -> str:
+        return self.info.rationale
+
+    @property
+    def hint(self) -> str:
+        return self.info.hint
 
 
-def describe(id: str, title: str, rationale: str, hint: str) -> CheckInfo:
-    """Register a check id that is reported by code elsewhere (for example
-    the loader's duplicate-key finding) so it is listed and documented."""
-    info = CheckInfo(id, title, rationale, hint)
-    if id in REGISTRY and REGISTRY[id].run is not None:
-        return REGISTRY[id]
-    REGISTRY[id] = info
-    return info
+_RUNS: dict[str, CheckFn] = {}
 
 
-def check(id: str, title: str, rationale: str, hint: str) -> Callable[[CheckFn], CheckFn]:
-    """Decorator: register ``fn`` as check ``id``."""
+def check(id: CheckId) -> Callable[[CheckFn], CheckFn]:
+    """Decorator: ``fn`` reports check ``id`` (described in shipyard.ids)."""
 
     def wrap(fn: CheckFn) -> CheckFn:
-        if id in REGISTRY and REGISTRY[id].run is not None:
+        if id not in CATALOGUE:
+            raise ValueError(f"check id {id} is not in shipyard.ids")
+        if id in _RUNS:
             raise ValueError(f"check id {id} registered twice")
-        REGISTRY[id] = CheckInfo(id, title, rationale, hint, fn)
+        _RUNS[id] = fn
         return fn
 
     return wrap
 
 
 def load_all() -> dict[str, CheckInfo]:
-    """Import every check module so the registry is complete."""
+    """Every id in the catalogue, with its check function once every check
+    module is imported."""
     import importlib
     import pkgutil
 
@@ -65,4 +74,4 @@ def load_all() -> dict[str, CheckInfo]:
     for mod in pkgutil.iter_modules(pkg.__path__):
         if mod.name not in {"context"}:
             importlib.import_module(f"shipyard.checks.{mod.name}")
-    return REGISTRY
+    return {id: CheckInfo(info, _RUNS.get(id)) for id, info in sorted(CATALOGUE.items())}

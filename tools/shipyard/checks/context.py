@@ -1,32 +1,16 @@
-"""What every check receives: the rendered targets of one validate run."""
+"""What every check receives: the rendered targets of one validate run
+(`RenderedTarget` lives with rendering, in shipyard.render.target)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
-from shipyard.findings import Finding
 from shipyard.objects import K8sObject
+from shipyard.render.target import RenderedTarget
 
 if TYPE_CHECKING:
-    from shipyard.repo import Cluster, Repository
-
-
-@dataclass
-class RenderedTarget:
-    """One thing that was rendered: an overlay, a cluster entry point
-    (``clusters/<c>/argocd`` or ``clusters/<c>/flux``), a kustomization folder
-    or a plain manifest file named on the command line."""
-
-    name: str
-    kind: str  # "overlay" | "entrypoint" | "kustomization" | "file"
-    objects: list[K8sObject]
-    kube_version: str
-    cluster: "Cluster | None" = None
-    environment: str | None = None
-    engine: str | None = None  # "argocd" | "flux" for entry points
-    findings: list[Finding] = field(default_factory=list)  # about the wiring, found while rendering
-    charts: list = field(default_factory=list)  # ChartRef of every chart release rendered
+    from shipyard.repo import Repository
 
 
 @dataclass

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable
 
-from shipyard.checks import check, describe
-from shipyard.checks.context import CheckContext, RenderedTarget
+from shipyard.checks import check
+from shipyard.checks.context import CheckContext
+from shipyard.render.target import RenderedTarget
 from shipyard.findings import Finding
 from shipyard.objects import K8sObject
 from shipyard.render.engine import (
@@ -24,20 +25,6 @@ from shipyard.render.engine import (
 )
 from shipyard.render.scope import cluster_scoped_kinds
 
-describe(
-    "SY401",
-    "Path does not exist",
-    "An Argo CD Application or Flux Kustomization that names a missing folder never syncs; the engine "
-    "reports it only after merge.",
-    "Fix the path, or add the folder it names.",
-)
-describe(
-    "SY402",
-    "GitOps source is not defined",
-    "A HelmRelease whose HelmRepository or values ConfigMap is missing, or an Application whose $values ref "
-    "is not this repository, fails to reconcile.",
-    "Define the source next to the object that uses it.",
-)
 
 def _spec(obj: K8sObject) -> dict:
     """The object's spec, or {} when it is not a mapping (the schema check
@@ -53,12 +40,7 @@ ENGINE_KINDS = frozenset({ARGO_APPLICATION, ("argoproj.io", "AppProject"), FLUX_
                           FLUX_GITREPOSITORY, FLUX_HELMREPOSITORY})
 
 
-@check(
-    "SY403",
-    "Namespace is never created",
-    "Applying an object into a namespace that nothing creates fails on a fresh cluster, and only there.",
-    "Add the Namespace to base/namespaces (or the component that owns it).",
-)
+@check("SY403")
 def namespace_created(ctx: CheckContext) -> Iterable[Finding]:
     for target in ctx.targets:
         if target.kind not in ("overlay", "entrypoint"):
@@ -73,13 +55,7 @@ def namespace_created(ctx: CheckContext) -> Iterable[Finding]:
                              path=("metadata", "namespace"), hint="add a Namespace object for it to base/namespaces")
 
 
-@check(
-    "SY404",
-    "Repository URL differs",
-    "Argo CD Applications and the Flux GitRepository must sync this repository; a stale URL deploys a fork "
-    "or nothing.",
-    "Use the URL in shipyard.yaml (repository.url), or change it there.",
-)
+@check("SY404")
 def repository_url(ctx: CheckContext) -> Iterable[Finding]:
     if ctx.repo is None or not ctx.repo.repository_url:
         return
@@ -93,7 +69,8 @@ def repository_url(ctx: CheckContext) -> Iterable[Finding]:
                                  path=("spec", "url"), hint="set spec.url to repository.url from shipyard.yaml")
         elif gk == ARGO_APPLICATION:
             spec = _spec(obj)
-            sources = spec.get("sources") if isinstance(spec.get("sources"), list) else [spec.get("source") or {}]
+            sources_value = spec.get("sources")
+            sources = sources_value if isinstance(sources_value, list) else [spec.get("source") or {}]
             for index, source in enumerate(sources):
                 if not isinstance(source, dict) or source.get("chart"):
                     continue
@@ -104,13 +81,7 @@ def repository_url(ctx: CheckContext) -> Iterable[Finding]:
                                      path=path, hint="set repoURL to repository.url from shipyard.yaml")
 
 
-@check(
-    "SY405",
-    "Chart pins disagree",
-    "One chart, one version: when Argo CD and Flux (or two clusters) pin different versions or repositories of "
-    "the same chart, the engines deploy different software.",
-    "Make every HelmRelease and Application for the chart use the pin in base/<chart>/helmrelease.yaml.",
-)
+@check("SY405")
 def chart_pins_agree(ctx: CheckContext) -> Iterable[Finding]:
     by_name: dict[str, list] = defaultdict(list)
     for target in ctx.targets:
@@ -154,13 +125,7 @@ def _deployed(target: RenderedTarget) -> dict[tuple[str, str, str, str], K8sObje
     return out
 
 
-@check(
-    "SY406",
-    "Argo CD and Flux deploy different things",
-    "Both entry points of a cluster must produce the same objects; otherwise switching engines (or running "
-    "the other in a test cluster) changes what runs.",
-    "Make the Argo CD Applications and the Flux Kustomizations/HelmReleases point at the same paths, charts and values.",
-)
+@check("SY406")
 def engines_agree(ctx: CheckContext) -> Iterable[Finding]:
     by_cluster: dict[str, dict[str, RenderedTarget]] = defaultdict(dict)
     for target in ctx.targets:
@@ -183,12 +148,7 @@ def engines_agree(ctx: CheckContext) -> Iterable[Finding]:
                                  hint="use the same chart version, values files and patches in both entry points")
 
 
-@check(
-    "SY407",
-    "Cluster environment has no overlay",
-    "A cluster deploys an environment's overlay; a typo in cluster.yaml deploys nothing.",
-    "Set spec.environment to one of the folders in overlays/.",
-)
+@check("SY407")
 def cluster_environment(ctx: CheckContext) -> Iterable[Finding]:
     if ctx.repo is None:
         return
@@ -200,13 +160,7 @@ def cluster_environment(ctx: CheckContext) -> Iterable[Finding]:
                           hint=f"use one of: {', '.join(sorted(envs)) or 'none'}")
 
 
-@check(
-    "SY408",
-    "Kustomization reaches outside the repository",
-    "A render that reads files outside the repository (directly or through a symlink) depends on the machine it "
-    "runs on: the engine in the cluster cannot see them, and a reviewer cannot either.",
-    "Move the files into the repository, or reference them as a pinned remote base.",
-)
+@check("SY408")
 def stays_in_repository(ctx: CheckContext) -> Iterable[Finding]:
     if ctx.repo is None:
         return

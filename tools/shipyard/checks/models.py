@@ -6,26 +6,30 @@ version component, and the environment's pin. These checks read them (from
 ``ctx.repo``) and the rendered SeldonDeployments (from the targets), and
 point at the line to change: the pin for a wrong version, model.yaml for a
 wrong declaration.
+
+Each decision is a rule in shipyard.models.rules that the lifecycle commands
+refuse with too; these checks only say where the finding goes.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable, Iterator
 
-from shipyard import models as m
-from shipyard.checks import check, describe
-from shipyard.checks.context import CheckContext, RenderedTarget
+from shipyard.checks import check
+from shipyard.checks.context import CheckContext
 from shipyard.errors import ShipyardError
 from shipyard.findings import Finding
+from shipyard.ids import CheckId
+from shipyard.load import load_located_file
+from shipyard.models import SELDON_GROUP, SELDON_KIND, rules
+from shipyard.models.components import component_problems
+from shipyard.models.pins import Pin, read_pins
+from shipyard.models.problem import Problem
+from shipyard.models.spec import Model, model_names, model_problems
 from shipyard.objects import K8sObject
+from shipyard.render.target import RenderedTarget
+from shipyard.shapes import as_dict
 
-describe(
-    "SY510",
-    "Promotion order",
-    "A version reaches an environment only after the one before it in shipyard.yaml promotion.order (production "
-    "after staging), so what runs in production has run somewhere first. `shipyard promote` refuses otherwise.",
-    "Promote to the earlier environment first, or pass --force --reason TEXT (the reason goes in the pull request).",
-)
 
 RELEVANT_KINDS = ("overlay", "entrypoint")
 
@@ -46,31 +50,31 @@ def _applies(ctx: CheckContext) -> bool:
 
 def _environments(ctx: CheckContext) -> list[str]:
     assert ctx.repo is not None
-    known = m.environments(ctx.repo)
+    known = ctx.repo.model_environments()
     named = {t.environment for t in ctx.targets if t.environment}
     return [e for e in known if e in named] if named else known
 
 
-def _models(ctx: CheckContext) -> dict[str, tuple[m.Model | None, list[m.Problem]]]:
+def _models(ctx: CheckContext) -> dict[str, tuple[Model | None, list[Problem]]]:
     key = "models.loaded"
     if key not in ctx.cache:
         assert ctx.repo is not None
-        ctx.cache[key] = {name: m.model_problems(ctx.repo, name) for name in m.model_names(ctx.repo)}
+        ctx.cache[key] = {name: model_problems(ctx.repo, name) for name in model_names(ctx.repo)}
     return ctx.cache[key]  # type: ignore[return-value]
 
 
-def _pins(ctx: CheckContext, env: str) -> dict[str, m.Pin] | m.Problem:
+def _pins(ctx: CheckContext, env: str) -> dict[str, Pin] | Problem:
     key = f"models.pins.{env}"
     if key not in ctx.cache:
         assert ctx.repo is not None
         try:
-            ctx.cache[key] = m.read_pins(ctx.repo, env)
+            ctx.cache[key] = read_pins(ctx.repo, env)
         except ShipyardError as exc:
-            ctx.cache[key] = m.Problem(exc.file or f"overlays/{env}/models", exc.line or 1, exc.message)
+            ctx.cache[key] = Problem("SY502", exc.file or f"overlays/{env}/models", exc.line or 1, exc.message)
     return ctx.cache[key]  # type: ignore[return-value]
 
 
-def _all_pins(ctx: CheckContext) -> Iterator[tuple[str, m.Pin]]:
+def _all_pins(ctx: CheckContext) -> Iterator[tuple[str, Pin]]:
     for env in _environments(ctx):
         pins = _pins(ctx, env)
         if isinstance(pins, dict):
@@ -78,11 +82,19 @@ def _all_pins(ctx: CheckContext) -> Iterator[tuple[str, m.Pin]]:
                 yield env, pin
 
 
-def _model(ctx: CheckContext, name: str) -> m.Model | None:
+def _model(ctx: CheckContext, name: str) -> Model | None:
     return _models(ctx).get(name, (None, []))[0]
 
 
-def _finding(check_id: str, file: str, line: int, message: str, hint: str, *, severity: str = "error",
+def _reported(problem: Problem, *, message: str | None = None, hint: str | None = None, obj: K8sObject | None = None,
+              target: str = "") -> Finding:
+    """A rule's problem as a finding (``message``: the check's own wording
+    around the rule's, when the finding needs more context)."""
+    return _finding(problem.id, problem.file, problem.line, message or problem.message, hint or problem.hint,
+                    obj=obj, target=target)
+
+
+def _finding(check_id: CheckId, file: str, line: int, message: str, hint: str, *, severity: str = "error",
              obj: K8sObject | None = None, target: str = "") -> Finding:
     return Finding(check=check_id, message=message, file=file, line=line, hint=hint,
                    object=obj.ref if obj else None, target=target or (obj.target if obj else ""),
@@ -93,13 +105,7 @@ def _finding(check_id: str, file: str, line: int, message: str, hint: str, *, se
 # Static checks: model.yaml, components, pins
 
 
-@check(
-    "SY501",
-    "model.yaml breaks its schema",
-    "model.yaml is the one place a version's URI and metrics are written; promotion, gates and the generated "
-    "components all read it. A field the schema does not know is a typo that silently does nothing.",
-    "Fix the field at the line shown; the schema is documented in docs/models.md.",
-)
+@check("SY501")
 def model_schema(ctx: CheckContext) -> Iterable[Finding]:
     if not _applies(ctx):
         return
@@ -109,19 +115,13 @@ def model_schema(ctx: CheckContext) -> Iterable[Finding]:
                            problem.hint or "fix model.yaml (docs/models.md)")
 
 
-@check(
-    "SY502",
-    "Pin names an unregistered version",
-    "An overlay that pins a version model.yaml does not register deploys an artifact nobody vouched for (or "
-    "fails to build when the component folder is gone).",
-    "Pin a registered version (`shipyard promote MODEL --to ENV --version V`) or register it first.",
-)
+@check("SY502")
 def pin_registered(ctx: CheckContext) -> Iterable[Finding]:
     if not _applies(ctx):
         return
     for env in _environments(ctx):
         pins = _pins(ctx, env)
-        if isinstance(pins, m.Problem):
+        if isinstance(pins, Problem):
             yield _finding("SY502", pins.file, pins.line, f"cannot read the pins of {env}: {pins.message}",
                            "fix the kustomization")
             continue
@@ -142,13 +142,7 @@ def pin_registered(ctx: CheckContext) -> Iterable[Finding]:
                                    f"registered versions: {known}")
 
 
-@check(
-    "SY504",
-    "Pinned version fails the environment's gate",
-    "Gates in model.yaml say what a version must score to run in an environment; a pin that skips them puts a "
-    "model below the bar in front of users.",
-    "Pin a version that passes, or (with the model owner) change the gate in model.yaml.",
-)
+@check("SY504")
 def pin_gates(ctx: CheckContext) -> Iterable[Finding]:
     if not _applies(ctx):
         return
@@ -158,22 +152,12 @@ def pin_gates(ctx: CheckContext) -> Iterable[Finding]:
             continue
         for version, line in ((pin.stable, pin.stable_line), (pin.canary, pin.canary_line)):
             registered = loaded.find(version) if version else None
-            if registered is None:
-                continue
-            failures = loaded.gate_failures(registered, env)
-            if failures:
-                yield _finding("SY504", pin.file, line,
-                               f"{pin.model} {version} fails the {env} gate: " + "; ".join(failures),
-                               f"gates: {loaded.rel} spec.gates.{env}")
+            problem = rules.gate(loaded, registered, env, at=(pin.file, line)) if registered else None
+            if problem:
+                yield _reported(problem)
 
 
-@check(
-    "SY505",
-    "Version component out of sync with model.yaml",
-    "models/<m>/versions/<v>/ is generated from model.yaml; edited by hand (or left behind), it deploys a "
-    "modelUri that model.yaml does not say.",
-    "Run `shipyard register MODEL --sync` and commit the result.",
-)
+@check("SY505")
 def components_in_sync(ctx: CheckContext) -> Iterable[Finding]:
     if not _applies(ctx):
         return
@@ -181,18 +165,12 @@ def components_in_sync(ctx: CheckContext) -> Iterable[Finding]:
     for name, (loaded, _problems) in sorted(_models(ctx).items()):
         if loaded is None:
             continue
-        for problem in m.component_problems(ctx.repo, loaded):
+        for problem in component_problems(ctx.repo, loaded):
             yield _finding("SY505", problem.file, problem.line, f"{name}: {problem.message}",
                            problem.hint or f"run `shipyard register {name} --sync`")
 
 
-@check(
-    "SY508",
-    "Pinned artifact is not reachable from a cluster",
-    "A file:// modelUri names a folder on the machine that ran the pipeline; Seldon's storage initializer "
-    "cannot fetch it, and the predictor never starts.",
-    "Publish the artifact to gs://, s3://, https:// or a PVC and register it as a new version.",
-)
+@check("SY508")
 def pin_reachable(ctx: CheckContext) -> Iterable[Finding]:
     if not _applies(ctx):
         return
@@ -200,19 +178,12 @@ def pin_reachable(ctx: CheckContext) -> Iterable[Finding]:
         loaded = _model(ctx, pin.model)
         for version, line in ((pin.stable, pin.stable_line), (pin.canary, pin.canary_line)):
             registered = loaded.find(version) if loaded and version else None
-            if registered and registered.model_uri.startswith("file://"):
-                yield _finding("SY508", pin.file, line,
-                               f"{env} pins {pin.model} {version}, whose modelUri {registered.model_uri} is a local file",
-                               "register a version published to shared storage")
+            problem = rules.reachable(loaded, registered, env, at=(pin.file, line)) if loaded and registered else None
+            if problem:
+                yield _reported(problem)
 
 
-@check(
-    "SY509",
-    "Canary without Istio",
-    "Seldon splits traffic between two predictors through Istio; on a cluster without it the canary's share "
-    "is not honoured.",
-    "Install Istio in that environment's clusters (and set istio: true in cluster.yaml), or finish/abort the canary.",
-)
+@check("SY509")
 def canary_istio(ctx: CheckContext) -> Iterable[Finding]:
     if not _applies(ctx):
         return
@@ -224,20 +195,13 @@ def canary_istio(ctx: CheckContext) -> Iterable[Finding]:
     for env, pin in _all_pins(ctx):
         if not pin.canary:
             continue
-        without = sorted(c.name for c in clusters if c.environment == env and not c.istio)
-        if without:
-            yield _finding("SY509", pin.file, pin.canary_line,
-                           f"canary {pin.model} {pin.canary} in {env}, but clusters {', '.join(without)} have istio: false",
-                           f"shipyard rollout {pin.model} --env {env} --abort, or install Istio")
+        problem = rules.canary_traffic(clusters, env, at=(pin.file, pin.canary_line))
+        if problem:
+            yield _reported(problem, message=f"{pin.model} {pin.canary} runs as a canary in {env}: {problem.message}",
+                            hint=f"shipyard rollout {pin.model} --env {env} --abort, or install Istio")
 
 
-@check(
-    "SY511",
-    "Pin is ambiguous",
-    "One model has one stable version per environment, and at most one canary listed right after it; two "
-    "version components of one model patch the same fields and the last one silently wins.",
-    "Keep one stable component (and at most one canary after it) per model in each environment.",
-)
+@check("SY511")
 def pin_shape(ctx: CheckContext) -> Iterable[Finding]:
     if not _applies(ctx):
         return
@@ -254,25 +218,19 @@ def pin_shape(ctx: CheckContext) -> Iterable[Finding]:
                            "list the stable version's component first: the canary copies its predictor")
 
 
-@check(
-    "SY512",
-    "Model without monitoring",
-    "Staging and production models are watched: a PodMonitor scrapes Seldon's executor and PrometheusRules "
-    "alert on error rate and latency. A pin without them ships a model nobody will hear fail.",
-    "List ../../../../models/<m>/monitoring in the pin's resources (and write that folder; see docs/models.md).",
-)
+@check("SY512")
 def pin_monitored(ctx: CheckContext) -> Iterable[Finding]:
     if not _applies(ctx):
         return
     assert ctx.repo is not None
-    monitored = m.monitored_environments(ctx.repo)
+    monitored = ctx.repo.settings.monitored
     for env, pin in _all_pins(ctx):
         if env not in monitored:
             continue
         target = (ctx.repo.root / "models" / pin.model / "monitoring").resolve()
         folder = (ctx.repo.root / pin.file).parent
         try:
-            data = m.load_yaml(ctx.repo.root / pin.file, pin.file).data or {}
+            data = load_located_file(ctx.repo.root / pin.file, pin.file).data or {}
         except ShipyardError:
             continue
         resources = data.get("resources") if isinstance(data, dict) else None
@@ -286,11 +244,11 @@ def pin_monitored(ctx: CheckContext) -> Iterable[Finding]:
 # Rendered checks: the SeldonDeployments a cluster would receive
 
 
-def _rendered(ctx: CheckContext) -> Iterator[tuple[RenderedTarget, K8sObject, m.Model]]:
+def _rendered(ctx: CheckContext) -> Iterator[tuple[RenderedTarget, K8sObject, Model]]:
     if not _applies(ctx):
         return
     for target, obj in ctx.objects():
-        if not target.environment or obj.kind != m.SELDON_KIND or obj.group != m.SELDON_GROUP:
+        if not target.environment or obj.kind != SELDON_KIND or obj.group != SELDON_GROUP:
             continue
         loaded = _model(ctx, obj.name)
         if loaded is not None:
@@ -302,7 +260,7 @@ def _predictors(obj: K8sObject) -> list[tuple[int, dict[str, Any]]]:
     return [(i, p) for i, p in enumerate(predictors if isinstance(predictors, list) else []) if isinstance(p, dict)]
 
 
-def _pin_of(ctx: CheckContext, env: str, model: str) -> m.Pin | None:
+def _pin_of(ctx: CheckContext, env: str, model: str) -> Pin | None:
     pins = _pins(ctx, env)
     return pins.get(model) if isinstance(pins, dict) else None
 
@@ -316,66 +274,32 @@ def _where(ctx: CheckContext, obj: K8sObject, env: str, role: str, path: tuple[s
     return obj.source.path, obj.line_of(path)
 
 
-@check(
-    "SY503",
-    "Rendered modelUri differs from the registered one",
-    "What the cluster receives must be the artifact model.yaml registered for the pinned version; a patch "
-    "that overrides modelUri, or a predictor with no version at all, bypasses registration and gates.",
-    "Remove the overriding patch; pin the version with `shipyard promote` so its component sets modelUri.",
-)
+@check("SY503")
 def rendered_uri(ctx: CheckContext) -> Iterable[Finding]:
     for target, obj, loaded in _rendered(ctx):
         env = str(target.environment)
         for index, predictor in _predictors(obj):
-            role = "canary" if predictor.get("name") == m.CANARY_PREDICTOR else "stable"
-            labels = predictor.get("labels") if isinstance(predictor.get("labels"), dict) else {}
-            version = labels.get("version")
-            uri = (predictor.get("graph") or {}).get("modelUri") if isinstance(predictor.get("graph"), dict) else None
-            path = ("spec", "predictors", index, "graph", "modelUri")
-            file, line = _where(ctx, obj, env, role, path)
-            if not version:
-                yield _finding("SY503", file, line,
-                               f"{env}: predictor {predictor.get('name')} of {obj.name} has no pinned version "
-                               f"(modelUri {uri!r} comes from no version component)",
-                               "pin a version: shipyard promote", obj=obj, target=target.name)
-                continue
-            registered = loaded.find(str(version))
-            if registered is None:
-                continue  # SY502
-            if uri != registered.model_uri:
-                yield _finding("SY503", file, line,
-                               f"{env}: {obj.name} {version} renders modelUri {uri!r}, registered is {registered.model_uri!r}",
-                               "remove the patch that overrides modelUri, or run `shipyard register "
-                               f"{obj.name} --sync`", obj=obj, target=target.name)
+            at = _where(ctx, obj, env, rules.predictor_role(predictor), ("spec", "predictors", index, "graph", "modelUri"))
+            problem = rules.rendered_uri(loaded, env, predictor, at=at)
+            if problem:
+                yield _reported(problem, obj=obj, target=target.name)
 
 
-@check(
-    "SY506",
-    "Replicas differ from model.yaml",
-    "model.yaml says how many replicas a model runs per environment (spec.serving.replicas, canaryReplicas); "
-    "an overlay that disagrees means capacity nobody reviewed.",
-    "Re-run `shipyard promote` for that environment (it writes model.yaml's replicas), or change model.yaml.",
-)
+@check("SY506")
 def rendered_replicas(ctx: CheckContext) -> Iterable[Finding]:
     for target, obj, loaded in _rendered(ctx):
         env = str(target.environment)
+        undeclared = rules.replicas_declared(loaded, env)
+        if undeclared:
+            yield _reported(undeclared, message=f"{obj.name} runs in {env} but {undeclared.message}", obj=obj,
+                            target=target.name)
+            continue
+        pin = _pin_of(ctx, env, obj.name)
         for index, predictor in _predictors(obj):
-            role = "canary" if predictor.get("name") == m.CANARY_PREDICTOR else "stable"
-            expected = loaded.canary_replicas_for(env) if role == "canary" else loaded.replicas_for(env)
-            actual = predictor.get("replicas", 1)
-            pin = _pin_of(ctx, env, obj.name)
-            file, line = (pin.file, pin.replicas_line or 1) if pin else (obj.source.path, obj.line_of(("spec", "predictors", index, "replicas")))
-            if expected is None:
-                yield _finding("SY506", loaded.rel, loaded.doc.line(("spec", "serving", "replicas")),
-                               f"{obj.name} runs in {env} but {loaded.rel} gives no replicas for {env}",
-                               f"add `{env}: N` under spec.serving.replicas", obj=obj, target=target.name)
-                break
-            if actual != expected:
-                yield _finding("SY506", file, line,
-                               f"{env}: {obj.name} predictor {predictor.get('name')} has {actual} replica(s), "
-                               f"{loaded.rel} says {expected}",
-                               f"shipyard promote {obj.name} --to {env} --version {(pin.stable if pin else '') or 'V'} "
-                               "rewrites it", obj=obj, target=target.name)
+            at = (pin.file, pin.replicas_line or 1) if pin else (obj.source.path, obj.line_of(("spec", "predictors", index, "replicas")))
+            problem = rules.rendered_replicas(loaded, env, predictor, at=at)
+            if problem:
+                yield _reported(problem, obj=obj, target=target.name)
 
 
 def _container(predictor: dict[str, Any], name: str) -> dict[str, Any] | None:
@@ -387,13 +311,7 @@ def _container(predictor: dict[str, Any], name: str) -> dict[str, Any] | None:
     return None
 
 
-@check(
-    "SY507",
-    "SeldonDeployment disagrees with model.yaml's serving",
-    "model.yaml declares how the model is served (server or image, protocol, namespace, GPUs); the deploy base "
-    "must say the same, or status, GPU capacity and reviews describe something else than what runs.",
-    "Make models/<m>/deploy match spec.serving in model.yaml (or the other way round).",
-)
+@check("SY507")
 def rendered_serving(ctx: CheckContext) -> Iterable[Finding]:
     for target, obj, loaded in _rendered(ctx):
         serving = loaded.serving
@@ -404,7 +322,7 @@ def rendered_serving(ctx: CheckContext) -> Iterable[Finding]:
         if loaded.namespace and obj.namespace and obj.namespace != loaded.namespace:
             problems.append((("metadata", "namespace"), f"namespace {obj.namespace!r}, model.yaml says {loaded.namespace!r}"))
         for index, predictor in _predictors(obj):
-            graph = predictor.get("graph") if isinstance(predictor.get("graph"), dict) else {}
+            graph = as_dict(predictor.get("graph"))
             base = ("spec", "predictors", index)
             if serving.get("implementation") and graph.get("implementation") != serving["implementation"]:
                 problems.append((base + ("graph", "implementation"),
@@ -416,7 +334,7 @@ def rendered_serving(ctx: CheckContext) -> Iterable[Finding]:
                 if image != serving["image"]:
                     problems.append((base + ("componentSpecs",),
                                      f"predictor {predictor.get('name')}: image {image!r}, model.yaml says {serving['image']!r}"))
-            gpus = m.predictor_gpus(predictor)
+            gpus = rules.predictor_gpus(predictor)
             if gpus != loaded.gpu:
                 problems.append((base + ("componentSpecs",),
                                  f"predictor {predictor.get('name')}: {gpus} GPU(s) per replica, model.yaml says {loaded.gpu}"))

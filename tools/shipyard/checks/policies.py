@@ -11,15 +11,15 @@ This module registers no check; it is imported by the modules that do.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any, Iterator
 
+from shipyard.models import SELDON_GROUP
 from shipyard.objects import JsonPath, K8sObject
+from shipyard.quantities import GPU_RESOURCE, gpu_count, parse_quantity, pod_spec_gpus
+from shipyard.shapes import as_dict, as_list, dig
 
-SELDON_GROUP = "machinelearning.seldon.io"
-GPU_RESOURCE = "nvidia.com/gpu"
+__all__ = ["GPU_RESOURCE", "gpu_count", "parse_quantity", "as_dict", "as_list", "dig"]
 
 # Controllers whose pod template sits at spec.template.
 TEMPLATE_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job"})
@@ -44,28 +44,6 @@ def source_kind(obj: K8sObject) -> str:
 
 def is_seldon_deployment(obj: K8sObject) -> bool:
     return obj.kind == "SeldonDeployment" and obj.group == SELDON_GROUP
-
-
-def as_dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def dig(value: Any, *keys: str | int) -> Any:
-    """``value[k1][k2]...`` or None when any step is missing or of the wrong type."""
-    for key in keys:
-        if isinstance(key, int):
-            if not isinstance(value, list) or not -len(value) <= key < len(value):
-                return None
-            value = value[key]
-        else:
-            if not isinstance(value, dict):
-                return None
-            value = value.get(key)
-    return value
 
 
 def is_prepackaged(implementation: Any) -> bool:
@@ -297,49 +275,6 @@ def all_pod_specs(objects: list[K8sObject]) -> Iterator[PodSpecRef]:
 
 # --- quantities -----------------------------------------------------------
 
-_QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
-_SUFFIX = {
-    None: Fraction(1), "n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000),
-    "k": Fraction(10**3), "M": Fraction(10**6), "G": Fraction(10**9), "T": Fraction(10**12),
-    "P": Fraction(10**15), "E": Fraction(10**18), "Ki": Fraction(2**10), "Mi": Fraction(2**20),
-    "Gi": Fraction(2**30), "Ti": Fraction(2**40), "Pi": Fraction(2**50), "Ei": Fraction(2**60),
-}
-
-
-def parse_quantity(value: Any) -> Fraction | None:
-    """A Kubernetes resource quantity ('100m', '1.5Gi', 2) as an exact
-    number; None when it is not one."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return Fraction(value)
-    if isinstance(value, float):
-        return Fraction(value).limit_denominator(10**9)
-    if not isinstance(value, str):
-        return None
-    match = _QUANTITY.match(value.strip())
-    if not match:
-        return None
-    number, suffix = match.groups()
-    if "e" in number.lower() and suffix is not None:
-        return None
-    return Fraction(number) * _SUFFIX[suffix]
-
-
-def gpu_count(container: dict[str, Any]) -> int:
-    """GPUs a container asks for. Extended resources are requested through
-    limits (a request, if written, must equal the limit)."""
-    resources = as_dict(container.get("resources"))
-    for section in ("limits", "requests"):
-        value = parse_quantity(as_dict(resources.get(section)).get(GPU_RESOURCE))
-        if value is not None:
-            return max(0, int(value))
-    return 0
-
-
 def pod_gpus(pod: PodSpecRef) -> int:
-    """GPUs one pod holds: the sum over its containers, or the largest init
-    container if that is more (init containers run one at a time)."""
-    main = sum(gpu_count(c) for _p, c in pod.containers(init=False))
-    init = max((gpu_count(c) for c in as_list(pod.spec.get("initContainers")) if isinstance(c, dict)), default=0)
-    return max(main, init)
+    """GPUs one pod holds (shipyard.quantities.pod_spec_gpus, the one counter)."""
+    return pod_spec_gpus(pod.spec)

@@ -55,13 +55,7 @@ def crd_versions(ctx: CheckContext) -> dict[tuple[str, str], CrdVersion]:
     return found
 
 
-@check(
-    "SY314",
-    "apiVersion removed in the cluster's Kubernetes version",
-    "The API server of the target cluster no longer serves this apiVersion: the sync fails on apply, or on "
-    "the next upgrade of that cluster.",
-    "Move the object to the replacement apiVersion (and its schema); for a chart, upgrade the chart pin.",
-)
+@check("SY314")
 def removed_apis(ctx: CheckContext) -> Iterable[Finding]:
     for target in ctx.targets:
         for obj in target.objects:
@@ -78,13 +72,7 @@ def removed_apis(ctx: CheckContext) -> Iterable[Finding]:
                 )
 
 
-@check(
-    "SY315",
-    "apiVersion deprecated in the cluster's Kubernetes version",
-    "A deprecated apiVersion still applies today and is removed by a later Kubernetes (or operator) "
-    "release; moving before the upgrade keeps the upgrade a non-event.",
-    "Move the object to the replacement apiVersion before the cluster is upgraded.",
-)
+@check("SY315")
 def deprecated_apis(ctx: CheckContext) -> Iterable[Finding]:
     crds = crd_versions(ctx)
     for target in ctx.targets:

@@ -22,7 +22,7 @@ from shipyard.checks import check
 from shipyard.checks.context import CheckContext
 from shipyard.checks.policies import as_dict, dig, source_kind
 from shipyard.findings import Finding
-from shipyard.objects import K8sObject
+from shipyard.objects import JsonPath, K8sObject
 
 SHAPES: list[tuple[str, re.Pattern[str]]] = [
     ("an AWS access key id", re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")),
@@ -111,14 +111,7 @@ def _values_findings(obj: K8sObject, values: Any, base: tuple, where: str) -> It
                          hint="reference a Secret instead (valuesFrom a Secret, existingSecret, secretKeyRef)")
 
 
-@check(
-    "SY320",
-    "Credential in chart values",
-    "Chart values are plain text in git, and Flux and Argo CD carry them in ConfigMaps and Applications that "
-    "any reader of the namespace can see.",
-    "Put the credential in an encrypted Secret (SOPS, SealedSecret, ExternalSecret) and pass it with valuesFrom "
-    "a Secret or the chart's existingSecret option.",
-)
+@check("SY320")
 def credentials_in_values(ctx: CheckContext) -> Iterable[Finding]:
     for _target, obj in ctx.objects():
         if source_kind(obj) == "chart":
@@ -127,9 +120,10 @@ def credentials_in_values(ctx: CheckContext) -> Iterable[Finding]:
             yield from _values_findings(obj, dig(obj.body, "spec", "values"), ("spec", "values"), "HelmRelease values")
         elif obj.kind == "Application" and obj.group == "argoproj.io":
             spec = as_dict(obj.body.get("spec"))
-            sources = spec.get("sources") if isinstance(spec.get("sources"), list) else [spec.get("source")]
+            sources_value = spec.get("sources")
+            sources = sources_value if isinstance(sources_value, list) else [spec.get("source")]
             for index, source in enumerate(sources):
-                base = ("spec", "sources", index) if "sources" in spec else ("spec", "source")
+                base: JsonPath = ("spec", "sources", index) if "sources" in spec else ("spec", "source")
                 helm = as_dict(as_dict(source).get("helm"))
                 yield from _values_findings(obj, helm.get("valuesObject"), base + ("helm", "valuesObject"), "Application values")
                 if isinstance(helm.get("values"), str) and (what := credential_in_text(helm["values"])):
@@ -142,14 +136,7 @@ def credentials_in_values(ctx: CheckContext) -> Iterable[Finding]:
                                          hint="move it to an encrypted Secret and reference it from the chart values")
 
 
-@check(
-    "SY321",
-    "Credential in a URI",
-    "A key in an s3:// URI, a token in a URL's user or a signed query string is a credential written into "
-    "git, model registries and logs.",
-    "Use a URI without credentials and give the workload access through a Secret (envSecretRefName for "
-    "Seldon's storage initializer) or workload identity.",
-)
+@check("SY321")
 def credentials_in_uris(ctx: CheckContext) -> Iterable[Finding]:
     for _target, obj in ctx.objects():
         if source_kind(obj) == "chart":
@@ -224,19 +211,14 @@ def _uri_fields(obj: K8sObject) -> Iterator[tuple[tuple, Any]]:
             yield ("spec", "source", "repoURL"), dig(obj.body, "spec", "source", "repoURL")
 
 
-@check(
-    "SY322",
-    "Credential in a ConfigMap",
-    "ConfigMaps are not secret: readable by anyone with read access to the namespace, printed by kubectl, "
-    "and kept in plain text in git.",
-    "Move the value to an encrypted Secret (SOPS, SealedSecret, ExternalSecret) and mount or reference that.",
-)
+@check("SY322")
 def credentials_in_configmaps(ctx: CheckContext) -> Iterable[Finding]:
     seen: set[int] = set()  # one rendered body is shared by every target that deploys it
     for _target, obj in ctx.objects():
         if obj.kind != "ConfigMap" or obj.api_version != "v1" or source_kind(obj) == "chart" or id(obj.body) in seen:
             continue
         seen.add(id(obj.body))
+        what: str | None
         for key, value in as_dict(obj.body.get("data")).items():
             if not isinstance(value, str):
                 continue

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, Iterable
 import yaml
 
 from shipyard.checks import check
-from shipyard.checks.context import CheckContext, RenderedTarget
+from shipyard.checks.context import CheckContext
+from shipyard.render.target import RenderedTarget
 from shipyard.checks.policies import PodSpecRef, all_pod_specs, as_dict, as_list, dig, pod_gpus
 from shipyard.findings import Finding
 from shipyard.objects import JsonPath
@@ -107,14 +108,7 @@ def scheduling_problems(pod: PodSpecRef, config: dict[str, Any]) -> list[str]:
     return problems
 
 
-@check(
-    "SY303",
-    "GPU pod not scheduled onto GPU nodes",
-    "A pod that requests nvidia.com/gpu without the GPU nodes' node selector and tolerations stays Pending, "
-    "or lands on a node without the device plugin; the cluster's GPU nodes are described once, in its "
-    "cluster.yaml.",
-    "Add the nodeSelector and tolerations listed under spec.gpu in clusters/<cluster>/cluster.yaml to the pod.",
-)
+@check("SY303")
 def gpu_scheduling(ctx: CheckContext) -> Iterable[Finding]:
     for target in ctx.targets:
         clusters = target_clusters(target, ctx)
@@ -146,14 +140,7 @@ def gpu_scheduling(ctx: CheckContext) -> Iterable[Finding]:
                     )
 
 
-@check(
-    "SY304",
-    "GPU requests exceed the cluster's capacity",
-    "Every GPU requested, times the replicas that run (an autoscaler's maximum), must fit in the GPUs the "
-    "cluster owns; otherwise the last rollout or scale-up stays Pending with no error in git.",
-    "Lower GPU requests or replicas, or raise spec.gpu.capacity in clusters/<cluster>/cluster.yaml when "
-    "nodes were added.",
-)
+@check("SY304")
 def gpu_capacity(ctx: CheckContext) -> Iterable[Finding]:
     usage: dict[str, dict[tuple[str, str, str, JsonPath], tuple[int, str]]] = {}
     clusters: dict[str, "Cluster"] = {}

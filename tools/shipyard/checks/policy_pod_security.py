@@ -17,10 +17,11 @@ namespace that is not rendered there is created elsewhere and is not judged.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Final, Iterable
 
 from shipyard.checks import check
-from shipyard.checks.context import CheckContext, RenderedTarget
+from shipyard.checks.context import CheckContext
+from shipyard.render.target import RenderedTarget
 from shipyard.checks.policies import PodSpecRef, all_pod_specs, as_dict, dig, is_seldon_deployment, source_kind
 from shipyard.findings import Finding
 from shipyard.objects import K8sObject
@@ -36,7 +37,7 @@ from shipyard.pod_security import (
     namespace_policy,
 )
 
-CHECK_ID = "SY316"
+CHECK_ID: Final = "SY316"
 
 # Controllers whose pods are created later, by a controller or an operator:
 # the API server takes the object and refuses its pods.
@@ -123,28 +124,7 @@ def label_findings(namespace: K8sObject) -> Iterable[Finding]:
         )
 
 
-@check(
-    CHECK_ID,
-    "Pod refused by its namespace's Pod Security level",
-    "Pod Security Admission refuses every pod that breaks the level its namespace enforces "
-    "(pod-security.kubernetes.io/enforce, at enforce-version). For a Deployment, Job or operator the object "
-    "itself is accepted and only its pods are refused, later and silently to GitOps: a chart upgrade or a new "
-    "model can add such a pod. Every rendered pod template (Pods, Deployments, StatefulSets, DaemonSets, "
-    "ReplicaSets, Jobs, CronJobs, Helm and Argo CD hooks, chart and remote-base objects alike, training jobs, "
-    "SeldonDeployment componentSpecs) is evaluated against the baseline or restricted standard of its "
-    "namespace, as the rules stand at the namespace's pinned version (latest: the cluster's). A namespace "
-    "without an enforce label is privileged: nothing is checked; a namespace not rendered in the same overlay "
-    "or entry point is not judged. SeldonDeployments are checked as far as componentSpecs describe the pod: "
-    "seldon-core's operator adds what the manifest does not show, the executor container "
-    "(seldon-container-engine, whose only securityContext is runAsUser 8888), the storage initializer init "
-    "container (no securityContext) and the containers of prepackaged servers not declared in componentSpecs; "
-    "mutating webhooks (Istio's istio-init and sidecar) add more. None of these meets restricted, so a "
-    "SeldonDeployment that passes here can still be refused in a restricted namespace. Exemptions and "
-    "defaults in the API server's own admission configuration are not visible either.",
-    "Give the container or pod the securityContext the level requires (the finding names the field and the "
-    "value); if the workload truly needs more, lower the namespace's enforce level and record why in "
-    "docs/security.md.",
-)
+@check(CHECK_ID)
 def pod_security(ctx: CheckContext) -> Iterable[Finding]:
     for target in ctx.targets:
         namespaces = _namespaces(target)

@@ -46,14 +46,7 @@ def resource_problems(container: dict[str, Any]) -> list[tuple[tuple[str, ...], 
     return problems
 
 
-@check(
-    "SY302",
-    "Container without requests and limits",
-    "Requests are what the scheduler packs nodes by and limits keep one workload's leak from evicting its "
-    "neighbours; a container without them is scheduled blind and is the first to be killed under pressure.",
-    "Set resources.requests and resources.limits for cpu and memory on every container "
-    "(for a prepackaged Seldon server, declare its container by name in componentSpecs).",
-)
+@check("SY302")
 def requests_and_limits(ctx: CheckContext) -> Iterable[Finding]:
     for target in ctx.targets:
         for pod in all_pod_specs(target.objects):

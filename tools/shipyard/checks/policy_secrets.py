@@ -40,14 +40,7 @@ def plaintext_keys(obj: K8sObject) -> list[tuple[str, str]]:
     return found
 
 
-@check(
-    "SY305",
-    "Plaintext Secret in git",
-    "A Secret's data is base64, not encryption: committed, it is readable by everyone with clone access and "
-    "stays in history forever. (A Secret a chart generates at render time is not in git and is not judged.)",
-    "Encrypt it with SOPS, or replace it with a SealedSecret or an ExternalSecret; rotate the value if it "
-    "was ever pushed.",
-)
+@check("SY305")
 def plaintext_secrets(ctx: CheckContext) -> Iterable[Finding]:
     for _target, obj in ctx.objects():
         if obj.kind != "Secret" or obj.api_version != "v1":

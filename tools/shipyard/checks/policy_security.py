@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from shipyard.checks import check
-from shipyard.checks.context import CheckContext, RenderedTarget
+from shipyard.checks.context import CheckContext
+from shipyard.render.target import RenderedTarget
 from shipyard.checks.policies import all_pod_specs, as_dict, as_list, dig, is_seldon_deployment
 from shipyard.findings import Finding
 from shipyard.objects import K8sObject
@@ -20,13 +21,7 @@ from shipyard.objects import K8sObject
 RBAC_GROUP = "rbac.authorization.k8s.io"
 
 
-@check(
-    "SY309",
-    "Privileged container",
-    "A privileged container has every capability and every device of its node: escaping it is owning the "
-    "node and every workload on it.",
-    "Drop securityContext.privileged; grant only the specific capabilities the process needs.",
-)
+@check("SY309")
 def privileged(ctx: CheckContext) -> Iterable[Finding]:
     for target in ctx.targets:
         for pod in all_pod_specs(target.objects):
@@ -39,13 +34,7 @@ def privileged(ctx: CheckContext) -> Iterable[Finding]:
                     )
 
 
-@check(
-    "SY310",
-    "hostPath volume",
-    "A hostPath volume reads or writes the node's own filesystem: it breaks isolation between pods and ties "
-    "the pod to one node's disk.",
-    "Use a PersistentVolumeClaim, an emptyDir, a ConfigMap or a CSI volume instead.",
-)
+@check("SY310")
 def host_path(ctx: CheckContext) -> Iterable[Finding]:
     for target in ctx.targets:
         for pod in all_pod_specs(target.objects):
@@ -59,13 +48,7 @@ def host_path(ctx: CheckContext) -> Iterable[Finding]:
                     )
 
 
-@check(
-    "SY311",
-    "Pod shares the host's namespaces",
-    "hostNetwork (and hostPID, hostIPC) put the pod in the node's own namespaces: it can bind node ports, "
-    "sniff traffic and bypass every NetworkPolicy.",
-    "Remove hostNetwork/hostPID/hostIPC; expose the pod through a Service.",
-)
+@check("SY311")
 def host_namespaces(ctx: CheckContext) -> Iterable[Finding]:
     for target in ctx.targets:
         for pod in all_pod_specs(target.objects):
@@ -101,14 +84,7 @@ def _pool_key(target: RenderedTarget) -> str:
     return f"target:{target.name}"
 
 
-@check(
-    "SY312",
-    "Model namespace without a default-deny NetworkPolicy",
-    "Without a default-deny policy every pod in the cluster can call a model's predict endpoint and its "
-    "metrics; allowed traffic should be the exception that a policy names.",
-    "Add a NetworkPolicy with podSelector: {} and policyTypes: [Ingress] to the namespace, then allow the "
-    "ingress gateway and monitoring explicitly.",
-)
+@check("SY312")
 def default_deny(ctx: CheckContext) -> Iterable[Finding]:
     pools: dict[str, list[RenderedTarget]] = {}
     for target in ctx.targets:
@@ -141,13 +117,7 @@ def wildcard_rules(rule: dict[str, Any]) -> list[str]:
     return [key for key in ("apiGroups", "resources", "verbs", "nonResourceURLs") if "*" in as_list(rule.get(key))]
 
 
-@check(
-    "SY313",
-    "Wildcard RBAC",
-    "A '*' in an RBAC rule grants verbs, resources or API groups that do not exist yet (including ones that "
-    "escalate, like impersonate or escalate); access should name what it needs.",
-    "List the apiGroups, resources and verbs explicitly.",
-)
+@check("SY313")
 def wildcard_rbac(ctx: CheckContext) -> Iterable[Finding]:
     for _target, obj in ctx.objects():
         if obj.kind not in ("Role", "ClusterRole") or obj.group != RBAC_GROUP:

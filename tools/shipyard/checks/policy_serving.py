@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from shipyard.checks import check
-from shipyard.checks.context import CheckContext, RenderedTarget
+from shipyard.checks.context import CheckContext
+from shipyard.render.target import RenderedTarget
 from shipyard.checks.policies import (
     PodSpecRef,
     as_dict,
@@ -49,14 +50,7 @@ def served_predictors(obj: K8sObject) -> list[int]:
     return [i for i in live if isinstance(predictors[i].get("traffic"), int) and predictors[i]["traffic"] > 0]
 
 
-@check(
-    "SY306",
-    "Serving container without probes",
-    "Seldon gives a graph container without probes a TCP check on its port, which passes while the model is "
-    "still loading: a rollout sends traffic to pods that answer errors, and a hung server is never restarted.",
-    "Give every serving container a readinessProbe and a livenessProbe on the model server's health "
-    "endpoint (Seldon protocol: /health/ping; v2 protocol: /v2/health/ready and /v2/health/live).",
-)
+@check("SY306")
 def serving_probes(ctx: CheckContext) -> Iterable[Finding]:
     for _target, obj in ctx.objects():
         if not is_seldon_deployment(obj):
@@ -90,12 +84,7 @@ def _component_pods(obj: K8sObject, p_index: int) -> list[PodSpecRef]:
     return [pod for pod in pod_specs(obj) if pod.predictor_path == ("spec", "predictors", p_index)]
 
 
-@check(
-    "SY307",
-    "Production model with fewer than 2 replicas",
-    "With one replica, every node drain, eviction or rollout of a production model is an outage.",
-    "Run at least 2 replicas (the predictor's replicas, or hpaSpec.minReplicas) in the production overlay.",
-)
+@check("SY307")
 def production_replicas(ctx: CheckContext) -> Iterable[Finding]:
     for target in ctx.targets:
         if environment(target) != PRODUCTION:
@@ -149,13 +138,7 @@ def selector_matches(selector: Any, labels: dict[str, str]) -> bool:
     return True
 
 
-@check(
-    "SY308",
-    "Production model without a PodDisruptionBudget",
-    "Without a PodDisruptionBudget a node-pool upgrade may drain every replica of a model at once.",
-    "Set componentSpecs[].pdbSpec (minAvailable: 1), or add a policy/v1 PodDisruptionBudget whose selector "
-    "matches a label declared in componentSpecs[].metadata.labels.",
-)
+@check("SY308")
 def production_pdb(ctx: CheckContext) -> Iterable[Finding]:
     budgets: list[K8sObject] = []
     # A budget may live in any file of the overlay: only whole overlays and

@@ -16,44 +16,25 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Final, Iterable
 
-from shipyard.checks import check, describe
+from shipyard.checks import check
 from shipyard.checks.context import CheckContext
 from shipyard.findings import Finding
-from shipyard.load import DUPLICATE_KEY, INVALID_YAML, YAML_LIMIT, format_path
+from shipyard.load import format_path
 from shipyard.objects import JsonPath, K8sObject
 from shipyard.schemas.crds import CrdIndex, CrdVersion, guess_plural, is_crd
 from shipyard.schemas.kubernetes import DEFINITIONS_URI, KubernetesSchemas, choose_version, split_api_version
 
-SCHEMA_VIOLATION = "SY101"
-UNKNOWN_FIELD = "SY102"
-NOT_AN_OBJECT = "SY104"
-UNKNOWN_KIND = "SY105"
-SCHEMA_VERSION = "SY106"
+SCHEMA_VIOLATION: Final = "SY101"
+UNKNOWN_FIELD: Final = "SY102"
+NOT_AN_OBJECT: Final = "SY104"
+UNKNOWN_KIND: Final = "SY105"
+SCHEMA_VERSION: Final = "SY106"
 
 _CRD_INDEX_KEY = "schema.crd_index"
 _FINDINGS_KEY = "schema.findings"
 
-describe(
-    DUPLICATE_KEY,
-    "Duplicate key",
-    "YAML readers keep only the last of two equal keys, so the first value is silently lost; it is almost always "
-    "a merge or copy-paste mistake.",
-    "Remove one of the two keys.",
-)
-describe(
-    INVALID_YAML,
-    "Invalid YAML",
-    "A file that does not parse (or is not UTF-8 text) cannot be applied at all.",
-    "Fix the syntax at the line given.",
-)
-describe(
-    YAML_LIMIT,
-    "YAML beyond the loader's limits",
-    "Recursive or exponential aliases (an 'alias bomb') and absurd nesting would exhaust memory or the stack.",
-    "Remove the aliases or the nesting.",
-)
 
 
 # --------------------------------------------------------------------------
@@ -414,24 +395,12 @@ def _only(ctx: CheckContext, check_id: str) -> list[Finding]:
     return [f for f in _run_findings(ctx) if f.check == check_id]
 
 
-@check(
-    SCHEMA_VIOLATION,
-    "Schema violation",
-    "The API server refuses an object whose fields have the wrong type, a value outside the allowed set or a missing "
-    "required field; in a GitOps repository that refusal only shows after merge, when the sync fails.",
-    "Fix the field named in the message; `kubectl explain` describes it.",
-)
+@check(SCHEMA_VIOLATION)
 def schema_violation(ctx: CheckContext) -> Iterable[Finding]:
     return _only(ctx, SCHEMA_VIOLATION)
 
 
-@check(
-    UNKNOWN_FIELD,
-    "Unknown field",
-    "A misspelt or misplaced field is dropped silently by the API server without strict validation: the setting "
-    "you wrote never takes effect (an imagePullPolcy, a nodeselector).",
-    "Fix the spelling or the indentation, or remove the field.",
-)
+@check(UNKNOWN_FIELD)
 def unknown_field(ctx: CheckContext) -> Iterable[Finding]:
     return _only(ctx, UNKNOWN_FIELD)
 
@@ -443,34 +412,16 @@ def _removed_builtin(api_version: str, kind: str, kube_version: str) -> bool:
     return state is not None and state[0] == "removed"
 
 
-@check(
-    NOT_AN_OBJECT,
-    "Not a Kubernetes object",
-    "A document without apiVersion, kind or metadata.name cannot be applied; it is usually a values file or a "
-    "fragment in the wrong folder.",
-    "Add apiVersion, kind and metadata.name, or move the file out of the manifests.",
-)
+@check(NOT_AN_OBJECT)
 def not_an_object(ctx: CheckContext) -> Iterable[Finding]:
     return _only(ctx, NOT_AN_OBJECT)
 
 
-@check(
-    UNKNOWN_KIND,
-    "Unknown kind",
-    "An object whose kind the cluster does not serve (a removed apiVersion, a typo, a custom resource whose CRD is "
-    "not installed) fails to apply, and nothing checks its fields.",
-    "Fix apiVersion/kind, or install (or pin) the CRD that defines it.",
-)
+@check(UNKNOWN_KIND)
 def unknown_kind(ctx: CheckContext) -> Iterable[Finding]:
     return _only(ctx, UNKNOWN_KIND)
 
 
-@check(
-    SCHEMA_VERSION,
-    "Schemas of another Kubernetes version",
-    "When no schemas ship for a cluster's exact Kubernetes version, the nearest older version is used: fields new in "
-    "the cluster's version may be reported as unknown.",
-    "Upgrade kubernetes-validate, or check the findings against the cluster's version by hand.",
-)
+@check(SCHEMA_VERSION)
 def schema_version(ctx: CheckContext) -> Iterable[Finding]:
     return _only(ctx, SCHEMA_VERSION)

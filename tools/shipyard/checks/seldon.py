@@ -82,13 +82,7 @@ def _name(predictor: dict[str, Any], path: JsonPath) -> str:
     return name if isinstance(name, str) else f"predictors[{path[-1]}]"
 
 
-@check(
-    "SY201",
-    "Seldon traffic does not sum to 100",
-    "seldon-core's admission webhook refuses a SeldonDeployment whose non-shadow predictors' traffic does not "
-    "sum to 100 (or whose single predictor sets traffic below 100): the sync fails after merge.",
-    "Make the traffic of all non-shadow predictors add up to 100 (a single predictor may leave traffic out).",
-)
+@check("SY201")
 def traffic_sum(ctx: CheckContext) -> Iterable[Finding]:
     for obj in seldon_deployments(ctx):
         preds = predictors(obj)
@@ -111,13 +105,7 @@ def traffic_sum(ctx: CheckContext) -> Iterable[Finding]:
             )
 
 
-@check(
-    "SY202",
-    "Seldon shadow predictor misused",
-    "seldon-core's admission webhook allows at most one shadow predictor, never a shadow as the only "
-    "predictor, and a shadow's traffic only within [0, 100].",
-    "Keep one shadow next to at least one live predictor; remove or merge the extra shadows.",
-)
+@check("SY202")
 def shadows(ctx: CheckContext) -> Iterable[Finding]:
     for obj in seldon_deployments(ctx):
         preds = predictors(obj)
@@ -167,15 +155,7 @@ def predictor_servers(ctx: CheckContext) -> frozenset[str]:
     return result
 
 
-@check(
-    "SY203",
-    "Seldon prepackaged server misconfigured",
-    "seldon-core's admission webhook refuses a prepackaged server (SKLEARN_SERVER, XGBOOST_SERVER, "
-    "TENSORFLOW_SERVER, MLFLOW_SERVER, TRITON_SERVER, ...) without a modelUri, one the operator has no image "
-    "for, and SKLEARN/XGBOOST/MLFLOW/HUGGINGFACE servers under the tensorflow protocol.",
-    "Set the node's modelUri (in this repository: pin a registered model version), use an implementation "
-    "listed in the operator's predictor_servers, or give the container an image.",
-)
+@check("SY203")
 def prepackaged_servers(ctx: CheckContext) -> Iterable[Finding]:
     known = predictor_servers(ctx)
     for obj in seldon_deployments(ctx):
@@ -212,13 +192,7 @@ def prepackaged_servers(ctx: CheckContext) -> Iterable[Finding]:
                     )
 
 
-@check(
-    "SY204",
-    "Seldon predictor names not unique",
-    "seldon-core's admission webhook refuses two predictors with the same name: they would share one "
-    "Deployment and Service name.",
-    "Give every predictor of a SeldonDeployment its own name.",
-)
+@check("SY204")
 def unique_predictors(ctx: CheckContext) -> Iterable[Finding]:
     for obj in seldon_deployments(ctx):
         seen: set[str] = set()
@@ -234,14 +208,7 @@ def unique_predictors(ctx: CheckContext) -> Iterable[Finding]:
             seen.add(name)
 
 
-@check(
-    "SY205",
-    "Seldon graph node without a container",
-    "seldon-core's admission webhook refuses a graph node that is not a prepackaged server unless a container "
-    "of the same name is in that predictor's componentSpecs: nothing would run the node.",
-    "Add a container named like the node to the predictor's componentSpecs, or give the node a prepackaged "
-    "implementation.",
-)
+@check("SY205")
 def node_containers(ctx: CheckContext) -> Iterable[Finding]:
     for obj in seldon_deployments(ctx):
         for p_path, predictor in predictors(obj):
@@ -261,14 +228,7 @@ def node_containers(ctx: CheckContext) -> Iterable[Finding]:
                     )
 
 
-@check(
-    "SY206",
-    "Seldon deployment settings invalid",
-    "seldon-core's admission webhook refuses an unknown protocol, transport or serverType, a kafka server "
-    "without its topics, and a deployment with no predictors.",
-    "Use protocol seldon|tensorflow|kfserving|v2, transport rest|grpc, serverType rpc|kafka (kafka needs "
-    "KAFKA_BROKER, KAFKA_INPUT_TOPIC and KAFKA_OUTPUT_TOPIC in each predictor's svcOrchSpec.env).",
-)
+@check("SY206")
 def deployment_settings(ctx: CheckContext) -> Iterable[Finding]:
     for obj in seldon_deployments(ctx):
         spec = as_dict(obj.body.get("spec"))
@@ -297,14 +257,7 @@ def deployment_settings(ctx: CheckContext) -> Iterable[Finding]:
                     )
 
 
-@check(
-    "SY207",
-    "Seldon inference graph invalid",
-    "seldon-core's admission webhook refuses a logger without a mode, a custom node of UNKNOWN_TYPE without "
-    "methods, a multi-node graph in a predictor annotated seldon.io/no-engine, and mixed endpoint types.",
-    "Set logger.mode; give UNKNOWN_TYPE nodes their methods; drop seldon.io/no-engine for multi-node graphs; "
-    "use one endpoint type, matching spec.transport.",
-)
+@check("SY207")
 def graph_rules(ctx: CheckContext) -> Iterable[Finding]:
     for obj in seldon_deployments(ctx):
         transport = dig(obj.body, "spec", "transport")

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import argparse
 
-from shipyard.cli.promote import add_change_arguments, run_change
+from shipyard.cli.change_options import add_change_arguments, run_change
 from shipyard.errors import ShipyardError
-from shipyard.promote import plan_register, plan_sync, read_metrics
+from shipyard.lifecycle.register import plan_register, plan_sync, read_metrics
 
 NAME = "register"
 HELP = "register a trained model version (or --sync its components)"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from shipyard.render.output import to_yaml
 from shipyard.repo import Repository
-from shipyard.validate import make_renderer, render_target, target_for_path
+from shipyard.targets import open_renderer, render_target, target_for_path
 
 NAME = "render"
 HELP = "print the rendered manifests of an overlay, cluster entry point or folder"
@@ -23,12 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     repo = Repository.find(Path(args.repo) if args.repo else None)
-    renderer = make_renderer(repo, use_cache=not args.no_cache)
-    try:
+    with open_renderer(repo, use_cache=not args.no_cache) as renderer:
         target = render_target(renderer, target_for_path(repo, args.path))
-    finally:
-        if renderer.mirror:
-            renderer.mirror.close()
     sys.stdout.write(to_yaml(target.objects, with_sources=args.sources))
     for finding in target.findings:
         print(f"{finding.location}: {finding.check}: {finding.message}", file=sys.stderr)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from shipyard.cli.promote import add_change_arguments, run_change
-from shipyard.promote import plan_rollback
+from shipyard.cli.change_options import add_change_arguments, run_change
+from shipyard.lifecycle.rollback import plan_rollback
 
 NAME = "rollback"
 HELP = "return a model in an environment to its previous version"

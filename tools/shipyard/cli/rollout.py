@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from shipyard.cli.promote import add_change_arguments, run_change
-from shipyard.promote import plan_rollout
+from shipyard.cli.change_options import add_change_arguments, run_change
+from shipyard.lifecycle.rollout import plan_rollout
 
 NAME = "rollout"
 HELP = "finish or abort a running canary"

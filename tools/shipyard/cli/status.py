@@ -8,9 +8,9 @@ import argparse
 import json
 from dataclasses import asdict
 
+from shipyard.cli.change_options import add_repo_argument, repository
 from shipyard.errors import ShipyardError
-from shipyard.cli.promote import add_repo_argument, repository
-from shipyard.models import ClusterGpus, Placement, gpu_usage, status
+from shipyard.models.status import ClusterGpus, Placement, gpu_usage, status
 
 NAME = "status"
 HELP = "which model version runs where, across environments and clusters"

@@ -15,7 +15,9 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from shipyard import ids
 from shipyard.e2e.scratch import git_env
 from shipyard.errors import ShipyardError
 from shipyard.serving.registry import registered_versions
@@ -44,7 +46,7 @@ def shipyard(root: Path, *args: str, timeout: float = 600) -> subprocess.Complet
 def _must(proc: subprocess.CompletedProcess[str], what: str) -> None:
     if proc.returncode != 0:
         raise ShipyardError(f"{what} failed (exit {proc.returncode}): {(proc.stderr or proc.stdout).strip()[-1500:]}",
-                            check="SY903")
+                            check=ids.E2E_FAILED)
 
 
 NO_ISTIO_REASON = ("end-to-end test on a cluster without Istio: the traffic split is not enforced there, "
@@ -79,7 +81,7 @@ def start_canary(root: Path, model: str, environment: str, stable: str, percent:
     return Canary(model, environment, stable, version, percent, registered)
 
 
-def pinned_version(sdep: dict) -> str:
+def pinned_version(sdep: dict[str, Any]) -> str:
     """The version a rendered SeldonDeployment runs (its stable predictor)."""
     predictors = (sdep.get("spec") or {}).get("predictors") or [{}]
     version = (predictors[0].get("labels") or {}).get("version")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
+from shipyard import ids
 from shipyard.e2e.plan import Step, describe, step_manifest
 from shipyard.errors import ShipyardError
 from shipyard.objects import K8sObject
@@ -62,11 +63,11 @@ class Kubectl:
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, env=self.env(), timeout=timeout or self.timeout)
         except subprocess.TimeoutExpired:
-            raise E2EError(f"kubectl {' '.join(args)} did not finish within {timeout or self.timeout:.0f}s", check="SY903") from None
+            raise E2EError(f"kubectl {' '.join(args)} did not finish within {timeout or self.timeout:.0f}s", check=ids.E2E_FAILED) from None
         except OSError as exc:
             raise E2EError(f"cannot run {self.binary}: {exc}", hint="run `make setup`", check="SY901") from None
         if check and proc.returncode != 0:
-            raise E2EError(f"kubectl {' '.join(args)} failed: {(proc.stderr or proc.stdout).strip()}", check="SY903")
+            raise E2EError(f"kubectl {' '.join(args)} failed: {(proc.stderr or proc.stdout).strip()}", check=ids.E2E_FAILED)
         return proc
 
     def json(self, *args: str) -> Any:
@@ -85,7 +86,7 @@ def apply_file(kubectl: Kubectl, file: Path, *, patience: float = 180.0, log: Lo
             return
         message = (proc.stderr or proc.stdout).strip()
         if not _TRANSIENT.search(message) or time.monotonic() + delay > deadline:
-            raise E2EError(f"kubectl apply of {file.name} was refused: {message}", file=str(file), check="SY903",
+            raise E2EError(f"kubectl apply of {file.name} was refused: {message}", file=str(file), check=ids.E2E_FAILED,
                            hint="the manifest applied is in that file; events and logs are in the diagnostics folder")
         log(f"  apply not accepted yet ({message.splitlines()[-1][:160]}); retrying in {delay:.0f}s")
         time.sleep(delay)
@@ -138,7 +139,7 @@ def wait_ready(kubectl: Kubectl, objects: list[K8sObject], *, timeout: float = 6
         proc = kubectl.run(*args, timeout=timeout + 30, check=False)
         if proc.returncode != 0:
             raise E2EError(f"{describe(obj)} was not ready within {int(timeout)}s: {(proc.stderr or proc.stdout).strip()}",
-                           file=obj.source.path, line=obj.source.line or None, check="SY903",
+                           file=obj.source.path, line=obj.source.line or None, check=ids.E2E_FAILED,
                            hint="events and pod logs are in the diagnostics folder")
 
 
@@ -163,7 +164,7 @@ def predictor_service(sdep: dict[str, Any], predictor: str) -> tuple[str, int]:
             return svc, int(endpoint.rsplit(":", 1)[1])
     raise E2EError(f"SeldonDeployment {name} reports no REST service for predictor {predictor!r} "
                    f"(status.serviceStatus: {sorted(services) if isinstance(services, dict) else services})",
-                   check="SY903")
+                   check=ids.E2E_FAILED)
 
 
 @contextmanager
@@ -179,7 +180,7 @@ def port_forward(kubectl: Kubectl, resource: str, remote_port: int, namespace: s
             proc.kill()
             _, err = proc.communicate(timeout=10)
             raise E2EError(f"kubectl port-forward {resource} in {namespace} did not start: {err.strip() or 'no output'}",
-                           check="SY903")
+                           check=ids.E2E_FAILED)
         yield port
     finally:
         if proc.poll() is None:
@@ -287,7 +288,7 @@ def wait_for_predictors(kubectl: Kubectl, namespace: str, name: str, predictors:
     else:
         raise E2EError(f"SeldonDeployment {namespace}/{name} did not become Available with predictors "
                        f"{sorted(predictors)} within {int(timeout)}s (status: {json.dumps(sdep.get('status'))[:400]})",
-                       check="SY903", hint="events and pod logs are in the diagnostics folder")
+                       check=ids.E2E_FAILED, hint="events and pod logs are in the diagnostics folder")
     deployments = kubectl.run("get", "deployments", "-n", namespace, "-l", f"seldon-deployment-id={name}",
                               "-o", "name").stdout.split()
     for deployment in deployments:

@@ -31,7 +31,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
-from shipyard.checks.context import RenderedTarget
+from shipyard.render.target import RenderedTarget
 from shipyard.errors import ShipyardError
 from shipyard.objects import K8sObject, Source
 
@@ -691,7 +691,7 @@ def choose_engine(cluster: "Cluster", engine: str | None) -> str:
 def render_entry_point(repo: "Repository", cluster: str, engine: str | None = None, *,
                        use_cache: bool = True) -> RenderedTarget:
     """Render clusters/<cluster>/<engine> as that engine would expand it."""
-    from shipyard.validate import make_renderer, render_target, target_for_path
+    from shipyard.targets import make_renderer, render_target, target_for_path
 
     spec_cluster = repo.cluster(cluster)
     chosen = choose_engine(spec_cluster, engine)

@@ -19,6 +19,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
+from shipyard import ids
 from shipyard.errors import ShipyardError
 
 PREDICTIONS_PATH = "/api/v1.0/predictions"
@@ -45,28 +46,29 @@ def request_body(rows: list[list[float]]) -> dict[str, Any]:
 def parse_response(payload: Any) -> Prediction:
     """Read a SeldonMessage answer; raise PredictionError naming what is wrong."""
     if not isinstance(payload, dict):
-        raise PredictionError(f"the answer is not a JSON object: {str(payload)[:200]}", check="SY903")
+        raise PredictionError(f"the answer is not a JSON object: {str(payload)[:200]}", check=ids.E2E_FAILED)
     status = payload.get("status")
     if isinstance(status, dict) and str(status.get("status", "")).upper() == "FAILURE":
         raise PredictionError(f"the model answered FAILURE: {status.get('info') or status.get('reason') or status}",
-                              check="SY903")
+                              check=ids.E2E_FAILED)
     data = payload.get("data")
     if not isinstance(data, dict):
-        raise PredictionError(f"the answer has no 'data' object: {json.dumps(payload)[:200]}", check="SY903")
+        raise PredictionError(f"the answer has no 'data' object: {json.dumps(payload)[:200]}", check=ids.E2E_FAILED)
     names = [str(n) for n in data.get("names") or []]
     if "ndarray" in data:
         rows = data["ndarray"]
     elif isinstance(data.get("tensor"), dict):
         rows = _tensor_rows(data["tensor"])
     else:
-        raise PredictionError(f"the answer's data has neither 'ndarray' nor 'tensor': keys {sorted(data)}", check="SY903")
+        raise PredictionError(f"the answer's data has neither 'ndarray' nor 'tensor': keys {sorted(data)}", check=ids.E2E_FAILED)
     if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-        raise PredictionError(f"the answer's rows are not a list of lists: {str(rows)[:200]}", check="SY903")
+        raise PredictionError(f"the answer's rows are not a list of lists: {str(rows)[:200]}", check=ids.E2E_FAILED)
     try:
         values = [[float(v) for v in row] for row in rows]
     except (TypeError, ValueError):
-        raise PredictionError(f"the answer holds non-numeric values: {str(rows)[:200]}", check="SY903") from None
-    meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
+        raise PredictionError(f"the answer holds non-numeric values: {str(rows)[:200]}", check=ids.E2E_FAILED) from None
+    meta_value = payload.get("meta")
+    meta: dict[str, Any] = meta_value if isinstance(meta_value, dict) else {}
     return Prediction(rows=values, names=names, meta=meta)
 
 
@@ -74,10 +76,10 @@ def _tensor_rows(tensor: dict[str, Any]) -> list[list[Any]]:
     shape = tensor.get("shape")
     values = tensor.get("values")
     if not (isinstance(shape, list) and len(shape) == 2 and isinstance(values, list)):
-        raise PredictionError(f"the answer's tensor is not 2-dimensional: shape {shape}", check="SY903")
+        raise PredictionError(f"the answer's tensor is not 2-dimensional: shape {shape}", check=ids.E2E_FAILED)
     width = int(shape[1])
     if int(shape[0]) * width != len(values):
-        raise PredictionError(f"the answer's tensor has {len(values)} values for shape {shape}", check="SY903")
+        raise PredictionError(f"the answer's tensor has {len(values)} values for shape {shape}", check=ids.E2E_FAILED)
     return [values[i * width:(i + 1) * width] for i in range(int(shape[0]))]
 
 
@@ -91,13 +93,13 @@ def predict(base_url: str, rows: list[list[float]], *, timeout: float = 15.0) ->
             text = response.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode("utf-8", "replace")[:300]
-        raise PredictionError(f"{base_url}{PREDICTIONS_PATH} answered HTTP {exc.code}: {detail}", check="SY903") from None
+        raise PredictionError(f"{base_url}{PREDICTIONS_PATH} answered HTTP {exc.code}: {detail}", check=ids.E2E_FAILED) from None
     except (urllib.error.URLError, OSError) as exc:
-        raise PredictionError(f"{base_url}{PREDICTIONS_PATH} did not answer: {exc}", check="SY903") from None
+        raise PredictionError(f"{base_url}{PREDICTIONS_PATH} did not answer: {exc}", check=ids.E2E_FAILED) from None
     try:
         payload = json.loads(text)
     except json.JSONDecodeError:
-        raise PredictionError(f"the answer is not JSON: {text[:200]}", check="SY903") from None
+        raise PredictionError(f"the answer is not JSON: {text[:200]}", check=ids.E2E_FAILED) from None
     return parse_response(payload)
 
 

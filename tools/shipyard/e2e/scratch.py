@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
+from shipyard import git
 from shipyard.errors import ShipyardError
 
 # Local state that is not part of the repository: environments, caches.
@@ -51,6 +51,4 @@ def scratch_copy(root: Path, dest: Path, *, branch: str = "main", share_cache: b
 
 
 def _git(cwd: Path, *args: str) -> None:
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=git_env(), timeout=120)
-    if proc.returncode != 0:
-        raise ShipyardError(f"git {args[0]} in the scratch copy failed: {proc.stderr.strip()}", check="SY903")
+    git.git(cwd, *args, env=git_env(), what=f"git {args[0]} in the scratch copy")

@@ -8,7 +8,7 @@ changed file reach). Remote bases count by their URL, which pins a tag.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from shipyard.errors import ShipyardError
 from shipyard.render.kustomize import kustomization_file
@@ -110,14 +110,15 @@ def local_inputs(path: Path, *, _seen: set[Path] | None = None) -> tuple[set[Pat
     return files, remotes
 
 
-def _gitops_paths(file: Path, repo_url_ok) -> Iterable[tuple[str, str]]:
+def _gitops_paths(file: Path, repo_url_ok: Callable[[str], bool]) -> Iterable[tuple[str, str]]:
     """("path", rel) for Flux Kustomization / Argo CD Application paths and
     ("file", rel) for Argo CD $values files declared in ``file``."""
     for doc in read_documents(file):
         if not isinstance(doc, dict):
             continue
         kind = doc.get("kind")
-        spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+        spec_value = doc.get("spec")
+        spec: dict[str, Any] = spec_value if isinstance(spec_value, dict) else {}
         if kind == "Kustomization" and str(doc.get("apiVersion", "")).startswith("kustomize.toolkit.fluxcd.io"):
             if isinstance(spec.get("path"), str):
                 yield "path", spec["path"]
@@ -128,13 +129,14 @@ def _gitops_paths(file: Path, repo_url_ok) -> Iterable[tuple[str, str]]:
                     continue
                 if isinstance(source.get("path"), str) and repo_url_ok(str(source.get("repoURL", ""))):
                     yield "path", source["path"]
-                helm = source.get("helm") if isinstance(source.get("helm"), dict) else {}
+                helm_value = source.get("helm")
+                helm: dict[str, Any] = helm_value if isinstance(helm_value, dict) else {}
                 for value_file in _items(helm.get("valueFiles")):
                     if isinstance(value_file, str) and value_file.startswith("$"):
                         yield "file", value_file.split("/", 1)[1] if "/" in value_file else ""
 
 
-def target_inputs(repo_root: Path, rel: str, repo_url_ok) -> set[str]:
+def target_inputs(repo_root: Path, rel: str, repo_url_ok: Callable[[str], bool]) -> set[str]:
     """Repository files (relative paths) that rendering target ``rel`` reads,
     found statically: kustomization references, then the paths named by the
     GitOps objects among those files, transitively. No rendering needed, so

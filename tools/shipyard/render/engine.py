@@ -9,6 +9,8 @@ the files look like.
 
 from __future__ import annotations
 
+import copy
+
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import Any
 
 from shipyard.errors import RenderError, ShipyardError
 from shipyard.findings import Finding
-from shipyard.objects import K8sObject
+from shipyard.objects import JsonPath, K8sObject
 from shipyard.render import helm as helm_mod
 from shipyard.render import kustomize, preflight
 from shipyard.render.binaries import Binaries, find_binaries
@@ -27,6 +29,8 @@ from shipyard.render.mirror import Mirror
 from shipyard.render.scope import cluster_scoped_kinds, set_default_namespace
 from shipyard.render.sources import SourceIndex, make_object
 from shipyard.repo import Repository
+from shipyard.shapes import as_dict as _map
+from shipyard.shapes import as_list as _list
 
 FLUX_KUSTOMIZATION = ("kustomize.toolkit.fluxcd.io", "Kustomization")
 FLUX_HELMRELEASE = ("helm.toolkit.fluxcd.io", "HelmRelease")
@@ -36,18 +40,6 @@ ARGO_APPLICATION = ("argoproj.io", "Application")
 
 # (body, source path, source line, is a local repository file)
 Record = tuple[dict[str, Any], str, int, bool]
-
-
-def _map(value: Any) -> dict[str, Any]:
-    """A field that should be a mapping, or {}: a GitOps object of the wrong
-    shape is reported by the schema checks (SY101), so expansion only needs
-    to not trip over it."""
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    """A field that should be a list, or []."""
-    return value if isinstance(value, list) else []
 
 
 def _values_layer(text: str, where: str) -> Any:
@@ -136,6 +128,12 @@ class Renderer:
             self._memo[rel_path] = records
             return records
 
+    def kustomize_bodies(self, rel_path: str) -> list[dict[str, Any]]:
+        """The plain objects of ``kustomize build <rel_path>`` (cached like
+        every render), as copies the caller may change: what the lifecycle
+        commands and `status` read of a pin or an environment's models."""
+        return [copy.deepcopy(body) for body, _where, _line, _local in self.kustomize_records(rel_path)]
+
     def _records_from_kustomize(self, text: str, wrapper: Path) -> list[Record]:
         from shipyard.load import load_documents
 
@@ -143,7 +141,8 @@ class Renderer:
         for body, _line in load_documents(text, "kustomize output"):
             if not isinstance(body, dict):
                 continue
-            meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+            meta_value = body.get("metadata")
+            meta: dict[str, Any] = meta_value if isinstance(meta_value, dict) else {}
             annotations = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else None
             origin = kustomize.parse_origin(annotations.pop(kustomize.ORIGIN, None)) if annotations else {}
             if annotations is not None and not annotations:
@@ -254,7 +253,7 @@ class Renderer:
                     queue.extend(o for o in produced if (o.group, o.kind) in (FLUX_KUSTOMIZATION, ARGO_APPLICATION))
                 releases = []
 
-    def _repo_path(self, obj: K8sObject, raw: Any, field_path: tuple, result: Expansion, what: str) -> str | None:
+    def _repo_path(self, obj: K8sObject, raw: Any, field_path: JsonPath, result: Expansion, what: str) -> str | None:
         """Repository-relative folder named by a GitOps object, or a finding."""
         text = str(raw or ".").strip()
         rel = Path(text.lstrip("./") if text.startswith("./") else text)
@@ -346,7 +345,7 @@ class Renderer:
         set_default_namespace(objects, str(target_ns), cluster_scoped_kinds(objects))
         return objects
 
-    def _values_from(self, obj: K8sObject, item: dict, index: int, result: Expansion, ns: str) -> dict[str, Any] | None:
+    def _values_from(self, obj: K8sObject, item: dict[str, Any], index: int, result: Expansion, ns: str) -> dict[str, Any] | None:
         kind = item.get("kind", "ConfigMap")
         name = str(item.get("name", ""))
         key = str(item.get("valuesKey") or "values.yaml")
@@ -385,6 +384,7 @@ class Renderer:
 
     def _argo_application(self, obj: K8sObject, result: Expansion, target: str, kube_version: str, seen: set[str]) -> list[K8sObject]:
         spec = _map(obj.body.get("spec"))
+        sources: list[tuple[dict[str, Any], JsonPath]]
         if isinstance(spec.get("sources"), list):
             sources = [(s, ("spec", "sources", i)) for i, s in enumerate(spec["sources"]) if isinstance(s, dict)]
         elif isinstance(spec.get("source"), dict):
@@ -415,7 +415,7 @@ class Renderer:
                 out += objects
         return out
 
-    def _argo_chart(self, obj: K8sObject, source: dict, path: tuple, refs: dict[str, dict], destination: str,
+    def _argo_chart(self, obj: K8sObject, source: dict[str, Any], path: JsonPath, refs: dict[str, dict[str, Any]], destination: str,
                     kube_version: str, result: Expansion, target: str) -> list[K8sObject]:
         helm_spec = _map(source.get("helm"))
         chart = ChartRef(str(source.get("repoURL", "")), str(source.get("chart")), str(source.get("targetRevision", "*")),
@@ -445,7 +445,7 @@ class Renderer:
         set_default_namespace(objects, destination or "default", cluster_scoped_kinds(objects))
         return objects
 
-    def _argo_value_file(self, obj: K8sObject, value_file: str, refs: dict[str, dict], path: tuple,
+    def _argo_value_file(self, obj: K8sObject, value_file: str, refs: dict[str, dict[str, Any]], path: JsonPath,
                          result: Expansion) -> dict[str, Any] | None:
         if not value_file.startswith("$"):
             result.findings.append(Finding.on(obj, "SY402", f"value file {value_file!r} is read from inside the chart; "

@@ -77,6 +77,7 @@ class Mirror:
                 self._thread = threading.Thread(target=self._server.serve_forever, name="chart-mirror", daemon=True)
                 self._thread.start()
             host, port = self._server.server_address[:2]
+            assert isinstance(host, str)  # an AF_INET socket's name: (str, int)
             return f"http://{host}:{port}/"
 
     def git_env(self) -> dict[str, str]:

@@ -16,7 +16,7 @@ KIND_ORDER = {kind: i for i, kind in enumerate([
 ])}
 
 
-def sort_key(obj: K8sObject) -> tuple:
+def sort_key(obj: K8sObject) -> tuple[int, str, str, str, str]:
     return (KIND_ORDER.get(obj.kind, len(KIND_ORDER)), obj.group, obj.kind, obj.namespace, obj.name)
 
 

@@ -155,11 +155,11 @@ def _replace_folder(dest: Path, outputs: dict[str, str]) -> UpdateResult:
     staged: list[tuple[Path, Path]] = []
     try:
         for name, text in outputs.items():
-            handle, tmp = tempfile.mkstemp(dir=dest, prefix=f".{name}.", suffix=".tmp")
+            handle, tmp_name = tempfile.mkstemp(dir=dest, prefix=f".{name}.", suffix=".tmp")
             with os.fdopen(handle, "w", encoding="utf-8") as out:
                 out.write(text)
-            os.chmod(tmp, 0o644)
-            staged.append((Path(tmp), dest / name))
+            os.chmod(tmp_name, 0o644)
+            staged.append((Path(tmp_name), dest / name))
     except OSError as exc:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)

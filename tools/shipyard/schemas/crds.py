@@ -243,11 +243,13 @@ def versions_of_crd(body: dict[str, Any], source: str) -> list[CrdVersion]:
     spec = body.get("spec")
     if not isinstance(spec, dict):
         return []
-    names = spec.get("names") if isinstance(spec.get("names"), dict) else {}
+    names_value = spec.get("names")
+    names: dict[str, Any] = names_value if isinstance(names_value, dict) else {}
     group, kind = spec.get("group"), names.get("kind")
     if not isinstance(group, str) or not isinstance(kind, str) or not group or not kind:
         return []
-    plural = names.get("plural") if isinstance(names.get("plural"), str) else guess_plural(kind)
+    plural_value = names.get("plural")
+    plural = plural_value if isinstance(plural_value, str) else guess_plural(kind)
     shared = (spec.get("validation") or {}).get("openAPIV3Schema") if isinstance(spec.get("validation"), dict) else None
     out: list[CrdVersion] = []
     versions = spec.get("versions")

@@ -33,7 +33,7 @@ _SET_NAME = re.compile(r"v(\d+)\.(\d+)\.0-local(-strict)?\Z")
 
 def schema_root() -> Path:
     """Where kubernetes-validate keeps its schema sets."""
-    import kubernetes_validate
+    import kubernetes_validate  # type: ignore[import-untyped]
 
     return Path(kubernetes_validate.__file__).resolve().parent / "kubernetes-json-schema"
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from shipyard import ids
 from shipyard.errors import ShipyardError
 from shipyard.serving.registry import RegisteredVersion
 
@@ -34,7 +35,7 @@ class VerifiedArtifact:
 def local_folder(model_uri: str, root: Path) -> Path:
     """The local folder a modelUri names: file:///abs, /abs, or a path relative to the repository."""
     if not model_uri:
-        raise ShipyardError("the version has no modelUri", hint="register the version again with --uri", check="SY910")
+        raise ShipyardError("the version has no modelUri", hint="register the version again with --uri", check=ids.ARTIFACT_UNUSABLE)
     parsed = urlparse(model_uri)
     if parsed.scheme in REMOTE_SCHEMES:
         command = REMOTE_SCHEMES[parsed.scheme].format(uri=model_uri)
@@ -45,10 +46,10 @@ def local_folder(model_uri: str, root: Path) -> Path:
         )
     if parsed.scheme == "file":
         if parsed.netloc not in ("", "localhost"):
-            raise ShipyardError(f"{model_uri}: file:// URIs must name a local path (file:///abs/path)", check="SY910")
+            raise ShipyardError(f"{model_uri}: file:// URIs must name a local path (file:///abs/path)", check=ids.ARTIFACT_UNUSABLE)
         return Path(unquote(parsed.path))
     if parsed.scheme and len(parsed.scheme) > 1:  # one letter would be a Windows drive
-        raise ShipyardError(f"{model_uri}: unsupported URI scheme {parsed.scheme!r}", hint="use a local path, file://, gs:// or s3://", check="SY910")
+        raise ShipyardError(f"{model_uri}: unsupported URI scheme {parsed.scheme!r}", hint="use a local path, file://, gs:// or s3://", check=ids.ARTIFACT_UNUSABLE)
     path = Path(model_uri)
     return path if path.is_absolute() else (root / path)
 
@@ -69,7 +70,7 @@ def verify(folder: Path, entry: RegisteredVersion, *, allow_unverified: bool = F
             f"artifact folder of {where} does not exist: {folder}",
             file=entry.file, line=entry.line,
             hint="run the pipeline that produced it again, or fix modelUri",
-            check="SY910",
+            check=ids.ARTIFACT_UNUSABLE,
         )
     artifact = folder / JOBLIB_FILE
     if not artifact.is_file():
@@ -77,19 +78,19 @@ def verify(folder: Path, entry: RegisteredVersion, *, allow_unverified: bool = F
             f"{artifact} is missing: a SKLEARN_SERVER folder must hold {JOBLIB_FILE}",
             file=entry.file, line=entry.line,
             hint="point modelUri at the folder that contains model.joblib",
-            check="SY910",
+            check=ids.ARTIFACT_UNUSABLE,
         )
     try:
         actual = sha256_file(artifact)
     except OSError as exc:
-        raise ShipyardError(f"cannot read {artifact}: {exc.strerror}", check="SY910") from None
+        raise ShipyardError(f"cannot read {artifact}: {exc.strerror}", check=ids.ARTIFACT_UNUSABLE) from None
     if entry.sha256 is None:
         if not allow_unverified:
             raise ShipyardError(
                 f"{where} has no sha256 in model.yaml, so the artifact cannot be verified",
                 file=entry.file, line=entry.line,
                 hint=f"register it with --sha256 {actual} if that is the right file, or pass --allow-unverified",
-                check="SY911",
+                check=ids.ARTIFACT_UNUSABLE,
             )
         return VerifiedArtifact(folder=folder, sha256=actual, verified=False)
     if actual != entry.sha256:
@@ -97,6 +98,6 @@ def verify(folder: Path, entry: RegisteredVersion, *, allow_unverified: bool = F
             f"{artifact} has sha256 {actual}, but {entry.sha256} is registered for {where}; refusing to serve it",
             file=entry.file, line=entry.line,
             hint="the artifact changed after registration: restore the registered file or register a new version",
-            check="SY911",
+            check=ids.ARTIFACT_UNUSABLE,
         )
     return VerifiedArtifact(folder=folder, sha256=actual, verified=True)

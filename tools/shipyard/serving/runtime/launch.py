@@ -30,9 +30,9 @@ EXIT_MODEL_LOAD = 3
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import seldon_core.gunicorn_utils as gunicorn_utils  # noqa: E402
-import seldon_core.microservice as microservice  # noqa: E402
-from sklearn_server import ModelLoadError  # noqa: E402
+import seldon_core.gunicorn_utils as gunicorn_utils  # type: ignore[import-not-found]  # noqa: E402
+import seldon_core.microservice as microservice  # type: ignore[import-not-found]  # noqa: E402
+from sklearn_server import ModelLoadError  # type: ignore[import-not-found]  # noqa: E402
 
 
 def _loopback(address: str) -> str:

@@ -17,9 +17,9 @@ import json
 import sys
 import time
 
-import numpy as np
-from google.protobuf import json_format
-from seldon_core.seldon_client import SeldonClient
+import numpy as np  # type: ignore[import-not-found]
+from google.protobuf import json_format  # type: ignore[import-untyped]
+from seldon_core.seldon_client import SeldonClient  # type: ignore[import-not-found]
 
 
 def main() -> int:

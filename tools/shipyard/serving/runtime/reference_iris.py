@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import sys
 
-import joblib
-from sklearn.datasets import load_iris
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+import joblib  # type: ignore[import-not-found]
+from sklearn.datasets import load_iris  # type: ignore[import-not-found]
+from sklearn.linear_model import LogisticRegression  # type: ignore[import-not-found]
+from sklearn.pipeline import Pipeline  # type: ignore[import-not-found]
+from sklearn.preprocessing import StandardScaler  # type: ignore[import-not-found]
 
 
 def main(output: str) -> int:

@@ -25,9 +25,9 @@ import logging
 import os
 from typing import Any, Dict, Iterable, List, Optional
 
-import joblib
-import numpy as np
-from seldon_core.flask_utils import SeldonMicroserviceException
+import joblib  # type: ignore[import-not-found]
+import numpy as np  # type: ignore[import-not-found]
+from seldon_core.flask_utils import SeldonMicroserviceException  # type: ignore[import-not-found]
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ class SKLearnServer:
         value = getattr(self._estimator, "n_features_in_", None)
         return int(value) if value is not None else None
 
-    def predict(self, X: Any, features_names: Optional[Iterable[str]] = None, meta: Optional[Dict] = None) -> np.ndarray:
+    def predict(self, X: Any, features_names: Optional[Iterable[str]] = None, meta: Optional[Dict[str, Any]] = None) -> np.ndarray:
         rows = self._validated(X)
         result = getattr(self._estimator, self.method)(rows)
         self.rows_served += len(rows)

@@ -1,10 +1,11 @@
-"""Git plumbing for changes made as pull requests: work-tree state, branches,
-commits and a file's history.
+"""The one git runner, and the git plumbing every command shares: work-tree
+state, branches, commits, a file's history, refs named on the command line.
 
-Every call runs the real `git` in the repository root and turns a failure
-into a ShipyardError that says what to do, never a traceback. Nothing here
-pushes: publishing a branch is the caller's job (the promotion workflow, or
-a person).
+Every call runs the real `git` (stdin closed, no prompt, output decoded with
+replacement characters) and turns a failure into a ShipyardError that says
+what to do, never a traceback: SY901 when git is missing, SY904 when a git
+command fails. Nothing here pushes: publishing a branch is the caller's job
+(the promotion workflow, or a person).
 
 It also holds what keeps two commands off the same work tree at once: a lock
 under the repository's git folder, where git itself keeps per-clone state
@@ -27,10 +28,33 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from shipyard import ids
 from shipyard.errors import ShipyardError, ToolMissing
 
-BUSY = "SY905"  # another command holds the work tree, or an interrupted one left work to repair
-CONFLICT = "SY906"  # the change collides with a branch: its own, or the target branch moved
+BUSY: ids.CheckId = ids.WORK_TREE_BUSY  # another command holds the work tree, or an interrupted one left work to repair
+CONFLICT: ids.CheckId = ids.BRANCH_CONFLICT  # the change collides with a branch: its own, or the target branch moved
+FAILED: ids.CheckId = ids.GIT_FAILED
+
+_REF_HINT = ("list refs with `git branch -a` and `git tag`; in CI fetch the history and the base branch "
+             "(actions/checkout with fetch-depth: 0)")
+
+
+def run(root: Path, *args: str, timeout: float = 120, missing_hint: str = "install git",
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run git in ``root`` (``env``: the whole environment, default this
+    process's) and return the finished process, whatever its exit code; only
+    a missing git (SY901) or a hang (SY904) raise."""
+    env = dict(env if env is not None else os.environ)
+    env.setdefault("GIT_TERMINAL_PROMPT", "0")
+    try:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, errors="replace", env=env,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise ToolMissing("git is not installed", hint=missing_hint, check=ids.TOOL_MISSING) from None
+    except subprocess.TimeoutExpired:
+        raise ShipyardError(f"git {args[0] if args else ''} timed out after {timeout:g} s", check=FAILED) from None
+    except OSError as exc:
+        raise ShipyardError(f"git {' '.join(args)} failed: {exc}", check=FAILED) from None
 
 
 @dataclass(frozen=True)
@@ -43,35 +67,51 @@ class Revision:
     text: str | None
 
 
-def git(root: Path, *args: str, check: bool = True, what: str | None = None) -> str:
-    """Run git in ``root`` and return stdout."""
-    env = dict(os.environ)
-    env.setdefault("GIT_TERMINAL_PROMPT", "0")
+def git(root: Path, *args: str, check: bool = True, what: str | None = None, hint: str | None = None,
+        timeout: float = 120, env: dict[str, str] | None = None) -> str:
+    """Run git in ``root`` and return stdout; with ``check``, a non-zero exit
+    is an SY904 error naming ``what`` was being done."""
     if not root.is_dir():
-        raise ShipyardError(f"{root}: no such folder", check="SY900")
-    try:
-        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env=env, timeout=120)
-    except FileNotFoundError:
-        raise ToolMissing("git is not installed", hint="install git", check="SY901") from None
-    except subprocess.TimeoutExpired:
-        raise ShipyardError(f"git {args[0]} timed out", check="SY903") from None
+        raise ShipyardError(f"{root}: no such folder", check=ids.USAGE)
+    proc = run(root, *args, timeout=timeout, env=env)
     if check and proc.returncode != 0:
         message = proc.stderr.strip() or proc.stdout.strip() or f"exit code {proc.returncode}"
-        hint = None
         if "Please tell me who you are" in message or "empty ident" in message:
             hint = "set an identity: git config user.name NAME && git config user.email EMAIL"
         held = re.search(r"'([^']+\.lock)': File exists", message)
         if held:
             hint = (f"git's own lock {held.group(1)} exists: another git process is running in this clone, or one "
                     "was killed mid-way. If no git process runs, remove that file and run the command again")
-        raise ShipyardError(f"{what or 'git ' + args[0]} failed: {message}", hint=hint, check="SY903")
+        raise ShipyardError(f"{what or 'git ' + args[0]} failed: {message}", hint=hint, check=FAILED)
     return proc.stdout
+
+
+def lines(root: Path, *args: str, what: str, hint: str | None = None) -> list[str]:
+    """Non-blank lines of a git command's output (SY904 when it fails)."""
+    return [line for line in git(root, *args, what=what, hint=hint).splitlines() if line.strip()]
+
+
+def verify_ref(root: Path, ref: str, option: str) -> None:
+    """A clear error unless ``ref`` names a commit in the repository at
+    ``root``; ``option`` is the command-line option that gave it. A ref that
+    starts with "-" is refused outright: git would read it as an option."""
+    if not ref.strip() or ref.startswith("-") or any(c.isspace() or ord(c) < 32 for c in ref):
+        raise ShipyardError(f"{option} {ref!r} is not a git ref", hint="name a branch, a tag or a commit", check=FAILED)
+    proc = run(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", timeout=60,
+               missing_hint="install git: comparing refs reads the history")
+    if proc.returncode == 0:
+        return
+    if "not a git repository" in proc.stderr:
+        raise ShipyardError(f"{root} is not in a git repository, so {option} has no history to compare with",
+                            hint="run inside a clone of the repository", check=FAILED)
+    raise ShipyardError(f"{option} {ref!r}: no branch, tag or commit of that name in this repository",
+                        hint=_REF_HINT, check=FAILED)
 
 
 def require_repository(root: Path) -> None:
     out = git(root, "rev-parse", "--is-inside-work-tree", check=False).strip()
     if out != "true":
-        raise ShipyardError(f"{root} is not a git work tree", hint="run inside a clone of the repository", check="SY900")
+        raise ShipyardError(f"{root} is not a git work tree", hint="run inside a clone of the repository", check=ids.USAGE)
 
 
 def dirty_paths(root: Path) -> list[str]:
@@ -81,7 +121,7 @@ def dirty_paths(root: Path) -> list[str]:
     except ShipyardError as exc:
         if "not a git repository" in exc.message:
             raise ShipyardError(f"{root} is not a git work tree", hint="run inside a clone of the repository",
-                                check="SY900") from None
+                                check=ids.USAGE) from None
         raise
     paths = []
     entries = out.split("\0")
@@ -107,7 +147,7 @@ def require_clean(root: Path, *, allow: set[str] | None = None) -> None:
         raise ShipyardError(
             f"the work tree has uncommitted changes: {shown}",
             hint="commit or stash them first (or pass --no-commit to only edit files)",
-            check="SY900",
+            check=ids.USAGE,
         )
 
 
@@ -141,9 +181,21 @@ def delete_branch(root: Path, name: str) -> None:
     git(root, "branch", "--quiet", "-D", name, check=False)
 
 
+def abandon_branch(root: Path, created: str | None, origin: str | None) -> None:
+    """Undo a branch creation: back on ``origin`` (a branch, or a commit to
+    detach at), the ``created`` branch gone."""
+    if not created or not origin:
+        return
+    if branch_exists(root, origin):
+        switch(root, origin)
+    else:
+        git(root, "switch", "--quiet", "--detach", origin, check=False)
+    delete_branch(root, created)
+
+
 def show(root: Path, rev: str, path: str) -> str | None:
     """The text of ``path`` at ``rev``, or None when it does not exist there."""
-    proc = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=root, capture_output=True, text=True)
+    proc = run(root, "show", f"{rev}:{path}")
     return proc.stdout if proc.returncode == 0 else None
 
 
@@ -214,18 +266,18 @@ def upstream_changes(root: Path, target: str, paths: list[str]) -> UpstreamChang
         sorted(r for r in refs if r.startswith("refs/remotes/")) + [f"refs/heads/{target}"]
     seen: set[str] = set()
     for ref in order:
-        sha = refs.get(ref)
-        if not sha or ref in seen or sha == head_sha:
+        tip = refs.get(ref)
+        if not tip or ref in seen or tip == head_sha:
             continue
         seen.add(ref)
-        base = merge_base(root, head_sha, sha)
-        if base is None or base == sha:
+        base = merge_base(root, head_sha, tip)
+        if base is None or base == tip:
             continue  # unrelated history, or the target is behind HEAD: nothing new there
-        touched = [p for p in git(root, "diff", "--name-only", base, sha, "--", *paths).splitlines() if p]
-        moved = [p for p in touched if show(root, sha, p) != show(root, head_sha, p)]
+        touched = [p for p in git(root, "diff", "--name-only", base, tip, "--", *paths).splitlines() if p]
+        moved = [p for p in touched if show(root, tip, p) != show(root, head_sha, p)]
         if moved:
             short = ref.removeprefix("refs/remotes/").removeprefix("refs/heads/")
-            return UpstreamChange(short, moved, log_lines(root, f"{base}..{sha}", moved))
+            return UpstreamChange(short, moved, log_lines(root, f"{base}..{tip}", moved))
     return None
 
 
@@ -244,9 +296,8 @@ def state_dir(root: Path) -> Path:
     if key in _GIT_DIRS:
         return _GIT_DIRS[key] / "shipyard"
     try:
-        out = subprocess.run(["git", "rev-parse", "--absolute-git-dir"], cwd=root, capture_output=True, text=True,
-                             timeout=60) if root.is_dir() else None
-    except (OSError, subprocess.TimeoutExpired):
+        out = run(root, "rev-parse", "--absolute-git-dir", timeout=60) if root.is_dir() else None
+    except ShipyardError:
         out = None
     if out is not None and out.returncode == 0 and out.stdout.strip():
         _GIT_DIRS[key] = Path(out.stdout.strip())
@@ -307,6 +358,16 @@ class WorkTreeLock:
         except OSError:
             return None
 
+    def _recorded_holder(self, patience: float = 1.0) -> Holder | None:
+        """The holder's record; a holder that has just taken the lock writes
+        it a moment later, so an empty record is read again for a little while."""
+        deadline = time.monotonic() + patience
+        while True:
+            holder = self.holder()
+            if holder is not None or time.monotonic() >= deadline:
+                return holder
+            time.sleep(0.02)
+
     def acquire(self, wait: float = 0.0, notify: Callable[[str], None] | None = None) -> None:
         """Take the lock, waiting up to ``wait`` seconds for a live holder;
         then fail with who holds it and what to do."""
@@ -326,7 +387,7 @@ class WorkTreeLock:
                 if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                     os.close(fd)
                     raise ShipyardError(f"cannot lock {self.path}: {exc.strerror}", check=BUSY) from None
-            holder = self.holder()
+            holder = self._recorded_holder()
             who = holder.describe() if holder else "a process that has not recorded itself yet"
             if time.monotonic() >= deadline:
                 os.close(fd)

@@ -1,0 +1,185 @@
+"""register: add a trained version to models/<m>/model.yaml and generate
+its version components; `--sync` regenerates every component from
+model.yaml. Registered versions are immutable."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml.comments import CommentedMap
+
+from shipyard import ids
+from shipyard.files import atomic_write
+from shipyard.errors import ShipyardError
+from shipyard.lifecycle.pin_edit import relative_to_folder
+from shipyard.lifecycle.plan import Plan, Rendered, Verify
+from shipyard.lifecycle.pr_body import compare_table, version_lines
+from shipyard.lifecycle.yaml_edit import dump_round_trip, load_round_trip, read_or_none
+from shipyard.load import load_located, read_text
+from shipyard.models.components import component_dir, component_text, expected_components
+from shipyard.models.rules import seldon_deployments
+from shipyard.models.spec import (Model, build_model, load_model, model_file, parse_model_text, require_model_name,
+                                  schema_problems, semantic_problems)
+from shipyard.repo import Repository
+from shipyard.targets import open_renderer
+
+
+def read_metrics(path: Path) -> dict[str, float]:
+    """Metrics from a JSON or YAML file: ``{name: number}``, ``{metrics:
+    {name: number}}`` or Kubeflow's ``{metrics: [{name, numberValue}]}``."""
+    shown = str(path)
+    try:
+        text = read_text(path, shown)
+    except ShipyardError as exc:
+        raise ShipyardError(f"cannot read the metrics file: {exc.message}", file=shown, hint=exc.hint,
+                            check=ids.USAGE) from None
+    data = load_located(text, shown).data
+    if isinstance(data, dict) and "metrics" in data and len(data) == 1:
+        data = data["metrics"]
+    if isinstance(data, list):
+        items: dict[str, Any] = {}
+        for entry in data:
+            if not isinstance(entry, dict) or "name" not in entry:
+                raise ShipyardError("a metrics list needs items like {name: accuracy, numberValue: 0.97}", file=shown,
+                                    check=ids.USAGE)
+            items[str(entry["name"])] = entry.get("numberValue", entry.get("value"))
+        data = items
+    if not isinstance(data, dict) or not data:
+        raise ShipyardError("expected metrics as {name: number}", file=shown,
+                            hint='for example: {"accuracy": 0.97, "f1_macro": 0.96}', check=ids.USAGE)
+    metrics: dict[str, float] = {}
+    for name, value in data.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ShipyardError(f"metric {name!r} is not a number: {value!r}", file=shown, check=ids.USAGE)
+        metrics[str(name)] = value
+    return metrics
+
+
+def _components_verify(model_name: str, versions: list[str]) -> Verify:
+    """Build each new component on the model's deploy base, stable and
+    canary, so a version that cannot render never gets registered. The
+    kustomization that joins them lives in a temporary folder outside the
+    repository, so it is rendered without the cache (its key would never
+    be read again)."""
+
+    def verify(repo: Repository, _rendered: Rendered) -> None:
+        base = repo.root / "models" / model_name / "deploy"
+        if not (base / "kustomization.yaml").is_file():
+            return
+        with tempfile.TemporaryDirectory(prefix="shipyard-verify-") as tmp, \
+                open_renderer(repo, use_cache=False) as renderer:
+            for version in versions:
+                folder = Path(tmp) / version
+                stable = component_dir(repo, model_name, version)
+                atomic_write(folder / "kustomization.yaml",
+                    "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+                    f"resources:\n- {relative_to_folder(folder, base)}\n"
+                    f"components:\n- {relative_to_folder(folder, stable)}\n- {relative_to_folder(folder, stable / 'canary')}\n")
+                sds = seldon_deployments(renderer.kustomize_bodies(str(folder)))
+                if not sds or len((sds[0].get("spec") or {}).get("predictors") or []) != 2:
+                    raise ShipyardError(f"models/{model_name}/deploy with version {version} does not render one "
+                                        "SeldonDeployment with a stable and a canary predictor",
+                                        file=f"models/{model_name}/deploy", check="SY503")
+
+    return verify
+
+
+def plan_register(
+    repo: Repository,
+    model_name: str,
+    version: str,
+    uri: str,
+    metrics: dict[str, float],
+    *,
+    sha256: str | None = None,
+    pipeline_run: str | None = None,
+    created: str | None = None,
+) -> Plan:
+    """Add a trained version to models/<m>/model.yaml and generate its
+    components. Registered versions are immutable: the same version again
+    with the same facts is a no-op, with different facts an error."""
+    require_model_name(repo, model_name)
+    model = load_model(repo, model_name)
+    existing = model.find(version)
+    if existing is not None:
+        same = existing.model_uri == uri and existing.metrics == {k: float(v) for k, v in metrics.items()} \
+            and (sha256 is None or existing.sha256 == sha256)
+        if not same:
+            raise ShipyardError(
+                f"{model_name} {version} is already registered with different facts (registered versions are immutable)",
+                file=model.rel, line=existing.line, hint="register the new artifact as a new version", check="SY502")
+        return _sync_plan(repo, model, action="register", title=f"Register {model_name} {version}",
+                          noop=f"{model_name} {version} is already registered")
+    entry = CommentedMap()
+    entry["version"] = version
+    entry["modelUri"] = uri
+    if sha256:
+        entry["sha256"] = sha256.lower()
+    flow = CommentedMap(metrics)
+    flow.fa.set_flow_style()
+    entry["metrics"] = flow
+    if pipeline_run:
+        entry["pipelineRun"] = pipeline_run
+    entry["created"] = created or datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    path = model_file(repo, model_name)
+    text = path.read_text(encoding="utf-8")
+    rt, data = load_round_trip(text, model.rel)
+    data["spec"]["versions"].append(entry)
+    new_text = dump_round_trip(rt, data)
+    doc = parse_model_text(new_text, model.rel)
+    problems = schema_problems(doc, model.rel) or semantic_problems(doc, model.rel, model_name, repo.model_environments())
+    if problems:
+        prefix = f"spec.versions[{len(data['spec']['versions']) - 1}]."
+        flags = {"modelUri": "--uri", "sha256": "--sha256", "version": "--version", "metrics": "--metrics",
+                 "created": "--created", "pipelineRun": "--pipeline-run"}
+
+        def said(message: str) -> str:
+            if message.startswith(prefix):
+                field, _, rest = message[len(prefix):].partition(":")
+                return f"{flags.get(field.split('.')[0], field)}:{rest}"
+            return message
+
+        raise ShipyardError("the new version is invalid: " + "; ".join(said(p.message) for p in problems),
+                            hint="check --version, --uri, --sha256 and the metrics file (schema: docs/models.md)",
+                            check="SY501")
+    new_model = build_model(model_name, model.rel, doc)
+    registered = new_model.get(version)
+    files = {path: new_text}
+    for canary in (False, True):
+        files[component_dir(repo, model_name, version, canary=canary) / "kustomization.yaml"] = \
+            component_text(new_model, registered, canary=canary)
+    gate_lines = []
+    for env in repo.model_environments():
+        failures = new_model.gate_failures(registered, env)
+        gate_lines.append(f"- {env}: " + ("pass" if not failures else "fails: " + "; ".join(failures)))
+    sections = [
+        "\n".join(["## What changes", "", f"- Model: `{model_name}` (owner: {model.owner})",
+                   f"- New version: `{version}` in `{model.rel}`, with its components in "
+                   f"`models/{model_name}/versions/{version}/`", *version_lines(registered)]),
+        "## Metrics\n\n" + compare_table(model.latest, registered),
+        "## Gates\n\n" + "\n".join(gate_lines),
+    ]
+    return Plan(action="register", model=model_name, title=f"Register {model_name} {version}",
+                branch=f"register/{model_name}-{version}", files=files, sections=sections,
+                verify=_components_verify(model_name, [version]), noop=f"{model_name} {version} is already registered")
+
+
+def _sync_plan(repo: Repository, model: Model, *, action: str, title: str, noop: str) -> Plan:
+    files = {path: text for path, text in expected_components(repo, model).items() if read_or_none(path) != text}
+    changed_versions = sorted({path.parent.name if path.parent.name != "canary" else path.parent.parent.name
+                               for path in files})
+    sections = ["## What changes\n\n" + "\n".join(
+        f"- regenerated `models/{model.name}/versions/{v}/` from `{model.rel}`" for v in changed_versions)]
+    return Plan(action=action, model=model.name, title=title, branch=f"register/{model.name}-sync", files=files,
+                sections=sections, verify=_components_verify(model.name, changed_versions), noop=noop)
+
+
+def plan_sync(repo: Repository, model_name: str) -> Plan:
+    """Regenerate every version component of a model from its model.yaml."""
+    require_model_name(repo, model_name)
+    model = load_model(repo, model_name)
+    return _sync_plan(repo, model, action="sync", title=f"Regenerate the version components of {model_name}",
+                      noop=f"the components of {model_name} match {model.rel}")

@@ -1,0 +1,74 @@
+"""Editing YAML files in place: ruamel.yaml's round-trip mode keeps
+comments, key order and quoting, so a pin or model.yaml edited by a command
+reads like one edited by hand. Facts are read by shipyard.load; this module
+only writes.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError as RuamelError
+
+from shipyard import ids
+from shipyard.errors import ShipyardError
+from shipyard.load import load_located
+
+def _yaml_for(text: str) -> YAML:
+    """A round-trip YAML that writes sequences and mappings the way this
+    file already does (``- item`` flush with its key, or indented), guessed
+    from the first block sequence and the first nested mapping."""
+    mapping = sequence = offset = None
+    key_indent = 0
+    parent_key: int | None = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        lead = len(line) - len(line.lstrip(" "))
+        if stripped.startswith("- ") and sequence is None:
+            offset = max(lead - key_indent, 0)
+            sequence = offset + 2 + len(stripped[2:]) - len(stripped[2:].lstrip(" "))
+        elif mapping is None and parent_key is not None and lead > parent_key and not stripped.startswith("-"):
+            mapping = lead - parent_key
+        if stripped.endswith(":") and not stripped.startswith("-"):
+            key_indent = parent_key = lead
+        else:
+            parent_key = None
+        if sequence is not None and mapping is not None:
+            break
+    rt = YAML(typ="rt")
+    rt.preserve_quotes = True
+    rt.width = 4096
+    mapping = mapping or 2
+    offset = offset or 0
+    rt.indent(mapping=mapping, sequence=sequence or (mapping + offset), offset=offset)
+    return rt
+
+
+def load_round_trip(text: str, rel: str) -> tuple[YAML, Any]:
+    """``text`` as ruamel's round-trip data, after the bounded loader read
+    it (malformed YAML, alias bombs and absurd nesting stop there first)."""
+    load_located(text, rel)
+    rt = _yaml_for(text)
+    try:
+        return rt, rt.load(text)
+    except RuamelError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ShipyardError(f"invalid YAML: {getattr(exc, 'problem', exc)}", file=rel,
+                            line=(mark.line + 1) if mark else None, check=ids.INVALID_YAML) from None
+
+
+def dump_round_trip(rt: YAML, data: Any) -> str:
+    """The edited data as text, in the file's own indentation style."""
+    out = io.StringIO()
+    rt.dump(data, out)
+    return out.getvalue()
+
+
+def read_or_none(path: Path) -> str | None:
+    """A file's text, or None when it does not exist (yet)."""
+    return path.read_text(encoding="utf-8") if path.is_file() else None

@@ -1,0 +1,35 @@
+"""Reading parsed YAML of unknown shape: a field that should be a mapping
+or a list, or a value deep inside, without tripping over a wrong type.
+
+Manifests, values files and settings are user input; a field of the wrong
+shape is reported by the check that owns it (a schema check, a settings
+error), so every other reader only needs these to not crash on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """``value`` when it is a mapping, else {}."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    """``value`` when it is a list, else []."""
+    return value if isinstance(value, list) else []
+
+
+def dig(value: Any, *keys: str | int) -> Any:
+    """``value[k1][k2]...`` or None when any step is missing or of the wrong type."""
+    for key in keys:
+        if isinstance(key, int):
+            if not isinstance(value, list) or not -len(value) <= key < len(value):
+                return None
+            value = value[key]
+        else:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(key)
+    return value

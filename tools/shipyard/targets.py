@@ -1,0 +1,165 @@
+"""What to render: the targets of a run (every overlay and cluster entry
+point, or the paths a user named), the Kubernetes version each is checked
+against, and the one constructor of a Renderer.
+
+validate, render, diff, status, the lifecycle commands and the e2e plan all
+select and render targets here, so they agree on what a path means.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from shipyard.errors import ShipyardError
+from shipyard.render.cache import RenderCache
+from shipyard.render.engine import Renderer
+from shipyard.render.mirror import Mirror
+from shipyard.render.target import RenderedTarget
+from shipyard.repo import Cluster, Repository
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """What to render: a repository-relative path and the context it runs in."""
+
+    path: str
+    kind: str
+    kube_version: str
+    cluster: Cluster | None = None
+    environment: str | None = None
+    engine: str | None = None
+
+
+def environment_kube_version(repo: Repository, env: str, clusters: list[Cluster]) -> str:
+    """The newest Kubernetes version among the environment's clusters: an
+    overlay must be valid wherever it is deployed, and removals bite newest."""
+    versions = [c.kubernetes_version for c in clusters if c.environment == env]
+    if not versions:
+        return repo.settings.default_kube_version
+    return max(versions, key=lambda v: tuple(int(p) for p in v.split(".")))
+
+
+def all_targets(repo: Repository) -> list[TargetSpec]:
+    clusters = repo.clusters()
+    specs = [
+        TargetSpec(f"overlays/{env}", "overlay", environment_kube_version(repo, env, clusters), environment=env)
+        for env in sorted(repo.environments())
+    ]
+    for cluster in clusters:
+        for engine in cluster.engines:
+            path = f"clusters/{cluster.name}/{engine}"
+            if not (repo.root / path).exists():
+                raise ShipyardError(
+                    f"cluster {cluster.name} declares engine {engine} but {path} does not exist",
+                    file=f"clusters/{cluster.name}/cluster.yaml",
+                    hint=f"create {path}/ or remove {engine} from spec.engines",
+                    check="SY401",
+                )
+            specs.append(TargetSpec(path, "entrypoint", cluster.kubernetes_version, cluster, cluster.environment, engine))
+    return specs
+
+
+def target_for_path(repo: Repository, raw: str, cwd: Path | None = None) -> TargetSpec:
+    """Classify a command-line PATH: a cluster entry point, an overlay, a
+    kustomization folder or a manifest file."""
+    path = Path(raw)
+    if not path.is_absolute():
+        path = (cwd or Path.cwd()) / path
+    try:
+        path = path.resolve()
+    except RuntimeError:  # a symlink loop
+        raise ShipyardError("a symlink that leads back to itself", file=raw, hint="fix or remove the symlink") from None
+    if not path.exists():
+        raise ShipyardError("no such file or folder", file=raw, hint="name an overlay, a kustomization folder or a manifest file")
+    if not path.is_file() and not path.is_dir():
+        raise ShipyardError("not a file or a folder (a pipe, socket or device cannot be validated)", file=raw,
+                            hint="name an overlay, a kustomization folder or a manifest file")
+    if not path.is_relative_to(repo.root):
+        return TargetSpec(str(path), "file" if path.is_file() else "kustomization", repo.settings.default_kube_version)
+    rel = repo.rel(path)
+    parts = rel.split("/")
+    clusters = repo.clusters()
+    if len(parts) >= 3 and parts[0] == "clusters":
+        cluster = repo.cluster(parts[1])
+        return TargetSpec(rel, "entrypoint", cluster.kubernetes_version, cluster, cluster.environment, parts[2])
+    if len(parts) >= 2 and parts[0] == "overlays":
+        env = parts[1]
+        kind = "overlay" if len(parts) == 2 else ("file" if path.is_file() else "kustomization")
+        return TargetSpec(rel, kind, environment_kube_version(repo, env, clusters), environment=env)
+    return TargetSpec(rel, "file" if path.is_file() else "kustomization", repo.settings.default_kube_version)
+
+
+def render_target(renderer: Renderer, spec: TargetSpec) -> RenderedTarget:
+    if Path(spec.path).is_absolute():
+        from shipyard.load import load_file
+
+        loaded = load_file(Path(spec.path), spec.path, target=spec.path)
+        return RenderedTarget(spec.path, spec.kind, loaded.objects, spec.kube_version, findings=loaded.findings)
+    result = renderer.render_path(spec.path, spec.path, spec.kube_version)
+    return RenderedTarget(
+        name=spec.path,
+        kind=spec.kind,
+        objects=result.objects,
+        kube_version=spec.kube_version,
+        cluster=spec.cluster,
+        environment=spec.environment,
+        engine=spec.engine,
+        findings=result.findings,
+        charts=result.charts,
+    )
+
+
+Progress = Callable[[int, int, str], None]
+
+
+def render_all(renderer: Renderer, specs: list[TargetSpec], jobs: int, progress: Progress | None = None) -> list[RenderedTarget]:
+    """Render independent targets in parallel; shared inputs (an overlay both
+    engines deploy) are rendered once and reused."""
+    done = [0]
+    lock = threading.Lock()
+
+    def one(spec: TargetSpec) -> RenderedTarget:
+        target = render_target(renderer, spec)
+        if progress:
+            with lock:
+                done[0] += 1
+                progress(done[0], len(specs), spec.path)
+        return target
+
+    if jobs <= 1 or len(specs) <= 1:
+        return [one(s) for s in specs]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(one, specs))
+
+
+def make_renderer(repo: Repository, *, use_cache: bool = True, cache_root: Path | None = None) -> Renderer:
+    """The one way a command gets a Renderer: the repository's mirror
+    setting (or SHIPYARD_MIRROR), and the render cache (``cache_root``,
+    default .shipyard-cache; ``use_cache=False`` renders everything anew)."""
+    mirror = Mirror.from_setting(repo.mirror, base=repo.root)
+    cache = RenderCache(cache_root or repo.root / ".shipyard-cache", enabled=use_cache)
+    return Renderer(repo, mirror=mirror, cache=cache)
+
+
+@contextmanager
+def open_renderer(repo: Repository, *, use_cache: bool = True, cache_root: Path | None = None) -> Iterator[Renderer]:
+    """``make_renderer`` for the length of a ``with`` block; the mirror's
+    loopback chart server (when one was started) stops at its end."""
+    renderer = make_renderer(repo, use_cache=use_cache, cache_root=cache_root)
+    try:
+        yield renderer
+    finally:
+        if renderer.mirror:
+            renderer.mirror.close()
+
+
+def build_folder(repo: Repository, folder: Path, *, use_cache: bool = True) -> list[dict[str, Any]]:
+    """The plain objects ``kustomize build folder`` gives, through the one
+    renderer (render cache and mirror included)."""
+    with open_renderer(repo, use_cache=use_cache) as renderer:
+        return renderer.kustomize_bodies(repo.rel(folder))
