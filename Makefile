@@ -13,10 +13,11 @@ setup:
 validate: setup
 	$(SHIPYARD) validate
 
-# Tests read upstream artifacts from a mirror; ../shared/mirror when present.
+# The type checker first, then the tests; tests read upstream artifacts from a
+# mirror, ../shared/mirror when present.
 test: setup
 	@if [ -z "$$SHIPYARD_MIRROR" ] && [ -d "$(SHARED_MIRROR)" ]; then export SHIPYARD_MIRROR="$(SHARED_MIRROR)"; fi; \
-	.venv/bin/pytest -q tests
+	.venv/bin/mypy && .venv/bin/pytest -q tests
 
 bench: setup
 	@for b in benchmarks/*.py; do echo "== $$b"; .venv/bin/python $$b || exit 1; done

@@ -4,6 +4,7 @@ new one, never half of one: every file a command writes goes through here."""
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -50,3 +51,20 @@ def write_report(path: Path, text: str) -> None:
     if not path.parent.is_dir():
         raise FileNotFoundError(2, "No such file or directory", str(path))
     atomic_write(path, text)
+
+
+def line_of_entry(kfile: Path, needle: str, *, last: bool = False) -> int | None:
+    """The line of ``kfile`` where ``needle`` is written as a whole entry
+    (the last such line with ``last``: kustomize fails on the second of two
+    equal entries). For messages that name an entry by its text only (a
+    kustomize error, a resolved path); with a parsed document, use
+    ``shipyard.load.Located.line`` instead."""
+    try:
+        lines = kfile.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    whole = re.compile(r"(?<![\w./~-])" + re.escape(needle) + r"(?![\w./~-])")
+    found = [number for number, text in enumerate(lines, start=1) if whole.search(text)]
+    if not found:
+        return None
+    return found[-1] if last else found[0]

@@ -8,11 +8,12 @@ different chart versions, an object in a namespace nothing creates.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable
+from typing import Any, Iterable
 
 from shipyard.checks import check
 from shipyard.checks.context import CheckContext
 from shipyard.render.target import RenderedTarget
+from shipyard.files import line_of_entry
 from shipyard.findings import Finding
 from shipyard.objects import K8sObject
 from shipyard.render.engine import (
@@ -23,10 +24,11 @@ from shipyard.render.engine import (
     FLUX_KUSTOMIZATION,
     same_repo,
 )
+from shipyard.render.helm import ChartRef
 from shipyard.render.scope import cluster_scoped_kinds
 
 
-def _spec(obj: K8sObject) -> dict:
+def _spec(obj: K8sObject) -> dict[str, Any]:
     """The object's spec, or {} when it is not a mapping (the schema check
     reports that shape; this check must not trip over it)."""
     spec = obj.body.get("spec")
@@ -83,7 +85,7 @@ def repository_url(ctx: CheckContext) -> Iterable[Finding]:
 
 @check("SY405")
 def chart_pins_agree(ctx: CheckContext) -> Iterable[Finding]:
-    by_name: dict[str, list] = defaultdict(list)
+    by_name: dict[str, list[ChartRef]] = defaultdict(list)
     for target in ctx.targets:
         for chart in target.charts:
             by_name[chart.name].append(chart)
@@ -174,16 +176,6 @@ def stays_in_repository(ctx: CheckContext) -> Iterable[Finding]:
             if (kfile, ref) in seen:
                 continue
             seen.add((kfile, ref))
-            line = _line_of_text(ctx.repo.root / kfile, ref)
+            line = line_of_entry(ctx.repo.root / kfile, ref) or 0
             yield Finding("SY408", f"{ref!r} resolves to {resolved}, outside the repository", file=kfile, line=line,
                           hint="keep every kustomization input inside the repository")
-
-
-def _line_of_text(path, needle: str) -> int:
-    try:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if needle in line:
-                return number
-    except (OSError, UnicodeDecodeError):
-        pass
-    return 0

@@ -45,7 +45,7 @@ URI_SECRET_PARAMS = frozenset({
 })
 
 
-def _walk(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:
+def _walk(value: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, Any]]:
     if isinstance(value, dict):
         for key, item in value.items():
             yield from _walk(item, path + (key,))
@@ -91,7 +91,7 @@ def credential_in_uri(uri: str) -> str | None:
     return credential_in_text(uri)
 
 
-def credentials_in(values: Any) -> Iterator[tuple[tuple, str]]:
+def credentials_in(values: Any) -> Iterator[tuple[JsonPath, str]]:
     """(path, what) for every credential in a values tree: by shape, or a
     literal under a key that names a credential."""
     for path, value in _walk(values):
@@ -101,11 +101,11 @@ def credentials_in(values: Any) -> Iterator[tuple[tuple, str]]:
             yield path, "a literal credential"
 
 
-def _dotted(path: tuple) -> str:
+def _dotted(path: JsonPath) -> str:
     return ".".join(map(str, path))
 
 
-def _values_findings(obj: K8sObject, values: Any, base: tuple, where: str) -> Iterator[Finding]:
+def _values_findings(obj: K8sObject, values: Any, base: JsonPath, where: str) -> Iterator[Finding]:
     for path, what in credentials_in(values):
         yield Finding.on(obj, "SY320", f"{where} {_dotted(path)} holds {what}", path=base + path,
                          hint="reference a Secret instead (valuesFrom a Secret, existingSecret, secretKeyRef)")
@@ -195,7 +195,7 @@ def _values_file_credentials(ctx: CheckContext, value_file: Any) -> Iterator[tup
             yield _dotted(path), what
 
 
-def _uri_fields(obj: K8sObject) -> Iterator[tuple[tuple, Any]]:
+def _uri_fields(obj: K8sObject) -> Iterator[tuple[JsonPath, Any]]:
     if obj.kind == "SeldonDeployment":
         for path, value in _walk(obj.body.get("spec")):
             if path and path[-1] in ("modelUri", "storageUri"):

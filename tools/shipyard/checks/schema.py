@@ -245,7 +245,7 @@ def _explain(kind: str, path: JsonPath) -> str:
     return f"kubectl explain {kind.lower()}{'.' + fields if fields else ''}"
 
 
-def _findings_for(obj: K8sObject, schema: _Schema, strict: bool, body: dict | None = None) -> list[Finding]:
+def _findings_for(obj: K8sObject, schema: _Schema, strict: bool, body: dict[str, Any] | None = None) -> list[Finding]:
     findings: list[Finding] = []
     for error in schema.validator.iter_errors(obj.body if body is None else body):
         path: JsonPath = tuple(error.instance_path)
@@ -343,7 +343,7 @@ def _validate(objects: list[K8sObject], resolver: _Resolver, strict: bool) -> li
             # A built-in apiVersion the cluster no longer serves is SY314's
             # finding (with its replacement); one mistake, one finding.
             if not _removed_builtin(api_version, kind, resolver.kube_version):
-                findings.append(Finding.on(obj, UNKNOWN_KIND, schema.message, hint=schema.hint))  # type: ignore[union-attr]
+                findings.append(Finding.on(obj, UNKNOWN_KIND, schema.message, hint=schema.hint))
             continue
         validator = schema.validator  # type: ignore[union-attr]
         if "sops" in body and body["sops"].__class__ is dict:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.errors import RenderError, ShipyardError
+from shipyard.files import line_of_entry
 from shipyard.render.deps import is_remote, resolve
 from shipyard.render.kustomize import kustomization_file
 
@@ -79,21 +80,6 @@ def _rel(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _line_of(kfile: Path, needle: str, *, last: bool = False) -> int | None:
-    """The line of ``kfile`` where ``needle`` is written as a whole entry
-    (the last such line with ``last``: kustomize fails on the second of two
-    equal entries)."""
-    try:
-        lines = kfile.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return None
-    whole = re.compile(r"(?<![\w./~-])" + re.escape(needle) + r"(?![\w./~-])")
-    found = [number for number, text in enumerate(lines, start=1) if whole.search(text)]
-    if not found:
-        return None
-    return found[-1] if last else found[0]
-
-
 def _read(kfile: Path, root: Path, label: str) -> dict[str, Any]:
     from shipyard.load import load_documents, read_text  # late: the loader is heavy to import
 
@@ -131,7 +117,7 @@ def check_tree(path: Path, root: Path, *, label: str) -> None:
         rel = _rel(kfile, root)
         for ref in _refs(data):
             target = resolve(folder / ref.value)
-            line = _line_of(kfile, ref.value)
+            line = line_of_entry(kfile, ref.value)
             if target is None:
                 raise RenderError(
                     f"kustomize build {label}: {ref.field} entry {ref.value!r} cannot be resolved "
@@ -220,11 +206,11 @@ def explain(error: ShipyardError, path: Path, root: Path, *, label: str, mirror:
     cause = re.sub(r"\s*:\s*exit status (\d+)\s*$", r" (exit status \1)", cause.replace(str(root) + "/", ""))
     kfile = kustomization_file(current) if current.is_dir() else None
     file = _rel(kfile, root) if kfile else error.file
-    line = _line_of(kfile, ref, last=True) if kfile and ref else None
+    line = line_of_entry(kfile, ref, last=True) if kfile and ref else None
     unknown = _UNKNOWN_FIELD.search(cause)
     if kfile and line is None and unknown:
-        line = _line_of(kfile, unknown.group(1) + ":")
+        line = line_of_entry(kfile, unknown.group(1) + ":")
     if kfile and line is None and "patch" in cause:
-        line = next(filter(None, (_line_of(kfile, key) for key in _PATCH_KEYS)), None)
+        line = next(filter(None, (line_of_entry(kfile, key) for key in _PATCH_KEYS)), None)
     return RenderError(f"kustomize build {label} failed: {cause}", file=file, line=line, check=error.check,
                        hint=hint or "fix that kustomization; `kubectl kustomize` on its folder shows kustomize's full message")

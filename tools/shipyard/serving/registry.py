@@ -2,8 +2,9 @@
 
 Only what serving needs: a version's modelUri and the sha256 recorded for
 its artifact, with the file and line they come from so an error can point
-at them. The schema itself belongs to the model lifecycle code; this reader
-is deliberately tolerant of fields it does not use.
+at them. The file is read by the one model.yaml reader (shipyard.models.spec);
+unlike `load_model`, this is deliberately tolerant of fields it does not
+use, so a model.yaml with an unrelated schema problem can still be served.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from shipyard.errors import ShipyardError
-from shipyard.load import load_documents
+from shipyard.models.spec import read_model_file
+from shipyard.shapes import as_dict
 
 
 @dataclass(frozen=True)
@@ -42,24 +42,14 @@ def registered_versions(root: Path, model: str) -> list[RegisteredVersion]:
     if not path.is_file():
         known = sorted(p.name for p in (root / "models").glob("*") if (p / "model.yaml").is_file()) if (root / "models").is_dir() else []
         raise ShipyardError(f"unknown model {model!r}", file=rel, hint=f"models are: {', '.join(known) or 'none'}")
-    try:
-        text = path.read_text(encoding="utf-8")
-        load_documents(text, rel)  # bounded first: bombs and deep nesting are refused, not composed
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ShipyardError(f"invalid YAML: {getattr(exc, 'problem', exc)}", file=rel, line=(mark.line + 1) if mark else None) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ShipyardError(f"cannot read file: {exc}", file=rel) from None
-    spec = data.get("spec") if isinstance(data, dict) else None
+    doc = read_model_file(path, rel)
+    spec = as_dict(doc.data).get("spec")
     versions = spec.get("versions") if isinstance(spec, dict) else None
     if not isinstance(versions, list):
         raise ShipyardError("no spec.versions list", file=rel, hint="register a version with `shipyard register`")
-    lines = _version_lines(node)
     result = []
     for index, entry in enumerate(versions):
-        line = lines[index] if index < len(lines) else 0
+        line = doc.line(("spec", "versions", index))
         if not isinstance(entry, dict) or not entry.get("version"):
             raise ShipyardError("a version entry has no `version`", file=rel, line=line)
         digest = entry.get("sha256")
@@ -90,20 +80,3 @@ def registered_version(root: Path, model: str, version: str | None = None) -> Re
             return entry
     known = ", ".join(v.version for v in versions)
     raise ShipyardError(f"model {model!r} has no version {version!r}", file=f"models/{model}/model.yaml", hint=f"registered versions: {known}")
-
-
-def _version_lines(node: yaml.Node | None) -> list[int]:
-    """1-based line of each item of spec.versions, from the composed node tree."""
-    spec = _child(node, "spec")
-    versions = _child(spec, "versions")
-    if isinstance(versions, yaml.SequenceNode):
-        return [item.start_mark.line + 1 for item in versions.value]
-    return []
-
-
-def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            if isinstance(k, yaml.ScalarNode) and k.value == key:
-                return v
-    return None
