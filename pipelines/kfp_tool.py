@@ -34,7 +34,7 @@ import time
 import warnings
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -152,13 +152,47 @@ def parse_params(module: ModuleType, pairs: list[str]) -> dict[str, Any]:
             raise UsageError(f"--param {key!r}: the pipeline has no such input (inputs: {', '.join(sorted(inputs))})")
         kind = inputs[key].type
         try:
-            params[key] = {"Integer": int, "Double": float, "Boolean": _bool}.get(kind, str)(raw)
+            params[key] = _converter(kind)(raw)
         except ValueError:
             raise UsageError(f"--param {key}={raw!r}: not a valid {kind}") from None
     missing = [k for k, spec in inputs.items() if spec.default is None and not spec.optional and k not in params]
     if missing:
         raise UsageError(f"missing required pipeline input(s): {', '.join(missing)} (pass --param {missing[0]}=...)")
     return params
+
+
+def _converter(kind: Any) -> Callable[[str], Any]:
+    """How to read a command-line value for an input of type ``kind``.
+
+    A component spec spells a type as the user wrote it (``float`` becomes
+    ``Float``, a type may also be ``Double``, ``int``, ``List``...), so the
+    name is mapped by kfp itself to the one IR parameter type it compiles
+    to, never compared with a spelling of our own."""
+    from kfp.dsl.types import type_utils
+
+    ir_type = type_utils.get_parameter_type_name(kind) if type_utils.get_parameter_type(kind) is not None else "STRING"
+    return {
+        "NUMBER_INTEGER": int,
+        "NUMBER_DOUBLE": float,
+        "BOOLEAN": _bool,
+        "STRUCT": _json_of(dict),
+        "LIST": _json_of(list),
+    }.get(ir_type, str)
+
+
+def _json_of(kind: type) -> Callable[[str], Any]:
+    """A JSON object or array given on the command line (``--param k='[1, 2]'``)."""
+
+    def read(raw: str) -> Any:
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            raise ValueError(raw) from None
+        if not isinstance(value, kind):
+            raise ValueError(raw)
+        return value
+
+    return read
 
 
 class TaskFailed(Exception):
@@ -185,6 +219,7 @@ def run(name: str, params: dict[str, Any], pipeline_root: Path) -> dict[str, Any
     its warnings that the image and resource limits are ignored are expected
     and silenced."""
     from kfp import local
+    from kfp.dsl.types.type_utils import InconsistentTypeException
 
     module = load_pipeline_module(name)
     pipeline_root.mkdir(parents=True, exist_ok=True)
@@ -196,8 +231,12 @@ def run(name: str, params: dict[str, Any], pipeline_root: Path) -> dict[str, Any
     try:
         with contextlib.redirect_stdout(tee):
             task = module.PIPELINE(**params)
+    except InconsistentTypeException as exc:  # an input of the wrong type, refused before any step runs
+        raise UsageError(str(exc)) from None
     except RuntimeError as exc:
-        raise TaskFailed(_step_error(tee.lines) or _strip_ansi(str(exc))) from None
+        reason = _step_error(tee.lines) or _strip_ansi(str(exc))
+        step = _failed_step(_strip_ansi(str(exc)))
+        raise TaskFailed(f"step {step!r} failed: {reason}" if step else reason) from None
     seconds = time.monotonic() - started
     output = task.output if len(task.outputs) == 1 else {k: _plain(v) for k, v in task.outputs.items()}
     return {"pipeline": name, "output": _plain(output), "seconds": round(seconds, 3), "pipeline_root": str(pipeline_root)}
@@ -211,6 +250,13 @@ def _step_error(lines: list[str]) -> str | None:
         if ":" in text and head.endswith(("Error", "Exception")) and " " not in head:
             return text
     return None
+
+
+def _failed_step(message: str) -> str | None:
+    """The task kfp's local runner names in "... Inner task failed: 'train'."
+    (the innermost one, for a task inside a sub-pipeline)."""
+    found = re.search(r"Inner task failed: '([^']+)'", message)
+    return found.group(1) if found else None
 
 
 def _strip_ansi(text: str) -> str:
@@ -250,11 +296,14 @@ def _dump(data: Any) -> str:
 
 
 def _write_atomic(path: Path, data: bytes) -> Path:
+    """Replace ``path`` with ``data`` in one rename, as a normal file (0644:
+    mkstemp's 0600 would leave the committed output unreadable to others)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -291,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except TaskFailed as exc:
-        print(f"error: pipeline run failed: {exc}", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
         return 2
 
 

@@ -53,8 +53,11 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def inputs_digest() -> str:
+    """What the installed .venv depends on. The `shipyard` script is copied
+    at install time (an editable install links the package, not scripts),
+    so a change to it must reinstall too."""
     digest = hashlib.sha256()
-    for path in (ROOT / "pyproject.toml", Path(__file__)):
+    for path in (ROOT / "pyproject.toml", ROOT / "tools" / "bin" / "shipyard", Path(__file__)):
         digest.update(path.read_bytes())
     return digest.hexdigest()
 

@@ -213,6 +213,9 @@ def register(
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=".model.joblib.")
             os.close(fd)
             shutil.copyfile(model.path, tmp)
+            # mkstemp creates 0600: the server that loads the store runs as
+            # another user (its group), so publish it as a normal file
+            os.chmod(tmp, 0o644)
             os.replace(tmp, target)
         uri = "file://" + folder
 

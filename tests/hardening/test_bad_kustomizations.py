@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "bad-input"
 
@@ -101,8 +102,69 @@ def test_the_valid_bases_of_the_corpus_build(corpus: Path, shipyard) -> None:
         assert shipyard("validate", f"k/{folder}").code == 0
 
 
+# Duplicate keys: kustomize builds them without a word, keeping the last
+# value in a kustomization file and a JSON patch, the first in a
+# strategic-merge patch. Findings (exit 1), as for manifests; the render goes
+# on. (folder, [(file, line, words)], the objects kustomize built)
+DUPLICATES = [
+    ("duplicate-keys",
+     [("k/duplicate-keys/kustomization.yaml", 6,
+       "duplicate key resources (first at line 3): kustomize keeps the last one (line 6) and ignores the others")],
+     [{"name": "kept", "data": {"mode": "fast"}}]),  # ../shared, in the first list, is not built
+    ("duplicate-patch-keys",
+     [("k/duplicate-patch-keys/add-keys.yaml", 3,
+       "duplicate key [0].path in the JSON patch of patches[2] in k/duplicate-patch-keys/kustomization.yaml "
+       "(first at line 2): kustomize keeps the last one (line 3)"),
+      ("k/duplicate-patch-keys/kustomization.yaml", 13,
+       "duplicate key data.level in the strategic-merge patch of patches[0] (first at line 12): "
+       "kustomize applies the first one and ignores this one"),
+      ("k/duplicate-patch-keys/kustomization.yaml", 20,
+       "duplicate key [0].path in the JSON patch of patches[1] (first at line 19): kustomize keeps the last one "
+       "(line 20)")],
+     # the op meant for /data/mode renamed the object; level is the first value; a is b
+     [{"name": "renamed", "data": {"mode": "fast", "level": "low", "b": "1"}}]),
+]
+
+
+@pytest.mark.parametrize(("folder", "expected", "built"), DUPLICATES, ids=[d[0] for d in DUPLICATES])
+def test_duplicate_keys_are_findings_that_name_the_value_kustomize_used(
+        corpus: Path, shipyard, folder: str, expected: list[tuple[str, int, str]], built: list[dict]) -> None:
+    for run in ("renders and caches", "reads the render cache"):  # found before kustomize, so on a cached render too
+        outcome = shipyard("validate", f"k/{folder}", "--format", "json")
+        assert outcome.code == 1, (run, outcome.err)
+        assert any((corpus / ".shipyard-cache").iterdir())
+        found = sorted((f["check"], f["file"], f["line"]) for f in outcome.findings)
+        assert found == [("SY103", file, line) for file, line, _ in expected]
+        by_line = {(f["file"], f["line"]): f for f in outcome.findings}
+        for file, line, words in expected:
+            assert words in by_line[(file, line)]["message"] and by_line[(file, line)]["hint"]
+    rendered = shipyard("render", f"k/{folder}")
+    objects = [doc for doc in yaml.safe_load_all(rendered.out) if doc]
+    assert [{"name": o["metadata"]["name"], "data": o["data"]} for o in objects] == built
+
+
+def test_a_duplicate_key_that_breaks_the_build_is_named_in_the_hint(corpus: Path, shipyard) -> None:
+    """kustomize refuses the op (it kept the second path, which does not
+    exist): the error is kustomize's, and the hint points at the duplicate."""
+    error = shipyard("validate", "k/duplicate-key-breaks-build", "--no-cache").error
+    assert (error["check"], error["file"]) == ("SY903", "k/duplicate-key-breaks-build/kustomization.yaml")
+    assert "replace operation does not apply: doc is missing path: /data/missing/deeper" in error["message"]
+    assert ("k/duplicate-key-breaks-build/kustomization.yaml:12 may be why: duplicate key [0].path in the JSON patch "
+            "of patches[0] (first at line 11)") in error["hint"]
+
+
+def test_a_duplicate_key_in_a_base_is_reported_in_the_base(corpus: Path, shipyard) -> None:
+    top = corpus / "k" / "uses-duplicates"
+    top.mkdir()
+    (top / "kustomization.yaml").write_text("resources:\n- ../duplicate-keys\n", encoding="utf-8")
+    outcome = shipyard("validate", "k/uses-duplicates", "--format", "json")
+    assert [(f["check"], f["file"], f["line"], f["target"]) for f in outcome.findings] == [
+        ("SY103", "k/duplicate-keys/kustomization.yaml", 6, "k/uses-duplicates")]
+
+
 def test_every_corpus_kustomization_has_a_case() -> None:
     stored = {p.parent.relative_to(CORPUS / "repo" / "k").as_posix()
               for p in (CORPUS / "repo" / "k").rglob("kustomization.yaml")}
-    covered = {e[0] for e in ERRORS} | {"cycle-b", "escape", "symlink", "shared", "shared-again"}
+    covered = ({e[0] for e in ERRORS} | {d[0] for d in DUPLICATES}
+               | {"cycle-b", "escape", "symlink", "shared", "shared-again", "duplicate-key-breaks-build"})
     assert stored == covered

@@ -312,3 +312,123 @@ def test_lock_of_a_dead_process_is_taken_over(lc: LifecycleRepo) -> None:
     lc.git("switch", "-q", "main")
     again = lc.shipyard("promote", "resnet", "--to", "staging")
     assert again.code == 0 and "took over" not in again.err
+
+
+REGISTER_1_3 = ["register", "iris", "--version", "1.3.0", "--uri", "gs://models-example/iris/1.3.0",
+                "--created", "2026-11-20T10:00:00Z"]
+
+
+def _kill_files_only_register(lc: LifecycleRepo, tmp_path: Path) -> list[str]:
+    """A files-only `register` killed after model.yaml is written, before
+    its components are: the journal it leaves records HEAD."""
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text('{"accuracy": 0.98, "f1_macro": 0.97}')
+    args = [*REGISTER_1_3, "--metrics", str(metrics), "--repo", str(lc.root)]
+    child = python_child(KILL_AT_COMPONENT, *args)
+    child.wait(timeout=60)
+    assert child.returncode == -signal.SIGKILL, child.stderr.read() if child.stderr else ""
+    assert "1.3.0" in lc.read("models/iris/model.yaml") and journal(lc).exists()
+    return args
+
+
+def test_a_files_only_run_committed_by_hand_is_never_reverted(lc: LifecycleRepo, tmp_path: Path) -> None:
+    """The user commits what the killed run wrote; the next command sees
+    HEAD moved and leaves every file as it is (it used to put model.yaml
+    back, and the committed version was lost from the work tree)."""
+    _kill_files_only_register(lc, tmp_path)
+    lc.git("add", "models/iris/model.yaml")
+    lc.git("commit", "-q", "-m", "wip: iris 1.3.0")
+    committed = lc.read("models/iris/model.yaml")
+    run = lc.shipyard("promote", "resnet", "--to", "staging", "--no-commit")
+    assert run.code == 0, run.err
+    assert "HEAD has moved since" in run.err and "its files were left as they are" in run.err
+    assert "models/iris/model.yaml as it wrote them" in run.err
+    assert lc.read("models/iris/model.yaml") == committed and "1.3.0" in committed
+    assert not journal(lc).exists() and temp_files(lc) == []
+
+
+def test_a_half_written_file_staged_since_is_left_alone(lc: LifecycleRepo, tmp_path: Path) -> None:
+    """Staged but not committed: the user may mean to keep it, so the repair
+    refuses, touches nothing, and says what it found."""
+    _kill_files_only_register(lc, tmp_path)
+    lc.git("add", "models/iris/model.yaml")
+    left = (lc.read("models/iris/model.yaml"), journal(lc).read_text())
+    run = lc.shipyard("promote", "resnet", "--to", "staging", "--no-commit")
+    assert run.code == 2, run.err
+    assert "models/iris/model.yaml as it wrote it is staged (git add) since" in run.err
+    assert "Traceback" not in run.err
+    assert (lc.read("models/iris/model.yaml"), journal(lc).read_text()) == left
+
+
+def test_a_stale_index_lock_puts_the_user_back_where_they_were(lc: LifecycleRepo) -> None:
+    """git's own lock left by a killed git: the commit fails; the error
+    names that step and the lock, and the branch, files and journal are
+    gone again (it used to leave the new branch checked out)."""
+    before = (lc.head, lc.branch, lc.branches(), lc.pin("dev"))
+    index_lock = lc.root / ".git" / "index.lock"
+    index_lock.write_text("")
+    run = lc.shipyard(*PROMOTE_DEV)
+    assert run.code == 2, run.err
+    assert f"git's own lock {index_lock} exists" in run.err and "Traceback" not in run.err
+    assert "git add failed" in run.err
+    index_lock.unlink()
+    assert (lc.head, lc.branch, lc.branches(), lc.pin("dev")) == before
+    assert lc.dirty() == [] and temp_files(lc) == [] and not journal(lc).exists()
+    assert lc.shipyard(*PROMOTE_DEV).code == 0
+    assert_promoted_once(lc)
+
+
+DISK_FULL_AT_PIN = """
+    import errno, os, sys
+    import shipyard.files
+    from shipyard.cli import main
+    real_write = shipyard.files.atomic_write
+    def write(path, text):
+        if str(path).endswith("overlays/dev/models/iris/kustomization.yaml"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return real_write(path, text)
+    shipyard.files.atomic_write = write
+    sys.argv[0] = "shipyard"
+    sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_full_disk_puts_the_user_back_where_they_were(lc: LifecycleRepo) -> None:
+    before = (lc.head, lc.branch, lc.branches(), lc.pin("dev"))
+    child = python_child(DISK_FULL_AT_PIN, *PROMOTE_DEV, "--repo", str(lc.root))
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 2, err
+    assert "No space left on device" in err and "Traceback" not in err
+    assert (lc.head, lc.branch, lc.branches(), lc.pin("dev")) == before
+    assert lc.dirty() == [] and temp_files(lc) == [] and not journal(lc).exists()
+
+
+TWO_SIGTERMS_AFTER_COMMIT = """
+    import os, signal, sys
+    import shipyard.git
+    from shipyard.cli import main
+    real_commit = shipyard.git.commit
+    def commit(root, paths, message):
+        made = real_commit(root, paths, message)
+        os.kill(os.getpid(), signal.SIGTERM)  # a cancelled job ...
+        os.kill(os.getpid(), signal.SIGTERM)  # ... and its runner insisting, just after the commit
+        return made
+    shipyard.git.commit = commit
+    sys.argv[0] = "shipyard"
+    sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_second_sigterm_just_after_the_commit_keeps_the_commit(lc: LifecycleRepo) -> None:
+    """The commit is made: the work tree keeps matching it (it used to be
+    put back, leaving main one commit ahead of its own files)."""
+    start = lc.head
+    child = python_child(TWO_SIGTERMS_AFTER_COMMIT, *PROMOTE_DEV, "--no-branch", "--repo", str(lc.root))
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 2, err
+    assert "stopped by a second SIGTERM, after the change was committed" in err and "Traceback" not in err
+    assert lc.branch == "main" and lc.head != start
+    assert lc.git("log", "-1", "--format=%s").strip() == "Promote iris 1.1.0 to dev"
+    assert lc.dirty() == [] and temp_files(lc) == [] and not journal(lc).exists()
+    again = lc.shipyard(*PROMOTE_DEV, "--no-branch")
+    assert again.code == 0 and "already pinned in dev" in again.out

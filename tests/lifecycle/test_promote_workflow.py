@@ -46,7 +46,9 @@ def test_promote_workflow_inputs_and_permissions(promote_workflow: dict) -> None
     dispatch = promote_workflow[True]["workflow_dispatch"]  # YAML 1.1 reads the key `on` as true
     assert {"model", "version", "environment"} <= set(dispatch["inputs"])
     assert dispatch["inputs"]["environment"]["options"] == ["dev", "staging", "production"]
-    assert promote_workflow["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert promote_workflow["permissions"] == {}  # nothing by default: the job says what it needs
+    (job,) = promote_workflow["jobs"].values()
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
 
 
 def test_actions_are_pinned_by_commit(promote_workflow: dict) -> None:

@@ -145,3 +145,36 @@ def test_broken_model_yaml_is_reported_with_its_line(lc: LifecycleRepo, unchange
     line = text.splitlines().index("    gpus: 1") + 1
     assert f"models/iris/model.yaml:{line}: spec.serving: unknown field 'gpus'" in run.err
     check()
+
+
+@pytest.mark.parametrize("uri", [
+    "s3://AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI@models/iris/1.3.0",
+    "https://models.example.com/iris/1.3.0?X-Amz-Signature=abc123&X-Amz-Credential=AKIA",
+    "gs://models-example/iris/1.3.0?token=abc",
+])
+def test_register_refuses_a_uri_with_credentials(lc: LifecycleRepo, unchanged, tmp_path, uri: str) -> None:
+    """The rule SY321 applies to rendered URIs, before anything is written:
+    what `register` writes is committed to git."""
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text('{"accuracy": 0.99, "f1_macro": 0.99}')
+    snapshot, check = unchanged
+    snapshot()
+    run = lc.shipyard("register", "iris", "--version", "1.3.0", "--uri", uri, "--metrics", str(metrics), "--commit")
+    assert run.code == 2, run.out
+    assert "error [SY321]" in run.err and "credentials never go into git" in run.err
+    assert "wJalrXUtnFEMI" not in run.err and "abc123" not in run.err  # the secret is not echoed
+    check()
+
+
+def test_promote_refuses_a_registered_uri_with_credentials(lc: LifecycleRepo, unchanged) -> None:
+    """A version written into model.yaml by hand with a signed URL is not promoted either."""
+    text = lc.read("models/iris/model.yaml").replace("gs://models-example/iris/1.1.0",
+                                                     "https://storage.example.com/iris/1.1.0?sig=abc123")
+    lc.write("models/iris/model.yaml", text)
+    lc.git("commit", "-qam", "hand edit")
+    snapshot, check = unchanged
+    snapshot()
+    run = lc.shipyard("promote", "iris", "--to", "dev", "--version", "1.1.0")
+    assert run.code == 2, run.out
+    assert "error [SY321]" in run.err and "a sig parameter in the URI's query" in run.err
+    check()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -39,9 +40,11 @@ def test_a_changed_pipeline_makes_the_committed_output_stale(kfp_env, tmp_path: 
     assert done.returncode == 1
     assert "pipelines/iris/pipeline.yaml is stale: run `shipyard pipeline compile iris`" in done.stderr
     assert "pipelines/iris/deploy/pipelineversion.yaml is stale" in done.stderr
-    # compiling brings it back in line
+    # compiling brings it back in line, as normal files (never mkstemp's 0600)
     subprocess.run([str(kfp_env.python), str(copy / "kfp_tool.py"), "compile", "iris"], check=True, capture_output=True, timeout=120)
     assert subprocess.run([str(kfp_env.python), str(copy / "kfp_tool.py"), "check", "iris"], capture_output=True, timeout=120).returncode == 0
+    written = [copy / "iris" / "pipeline.yaml", *(copy / "iris" / "deploy").iterdir()]
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in written} == {p.name: 0o644 for p in written}
 
 
 def test_steps_run_in_order_and_never_pip_install() -> None:

@@ -9,6 +9,7 @@ serving), a metrics port, loopback-only sockets, and nothing left running.
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -91,13 +92,37 @@ def test_bad_grpc_input_is_an_error_not_a_crash(iris_server: SeldonServer, clien
     assert client("grpc", iris_server.grpc_endpoint, [SETOSA], payload="tensor")["success"]
 
 
+def _metrics(server: SeldonServer) -> str:
+    with urllib.request.urlopen(server.metrics_url, timeout=10) as response:
+        assert response.status == 200
+        return response.read().decode()
+
+
+def _rows_served(text: str) -> float:
+    """shipyard_rows_served_total over every worker (REST and gRPC are separate processes)."""
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("shipyard_rows_served_total{") and 'method="predict"' in line)
+
+
 def test_metrics_port_answers_with_prometheus_text(iris_server: SeldonServer) -> None:
     post(iris_server.predict_url, {"data": {"ndarray": [SETOSA, SETOSA, SETOSA]}})
-    with urllib.request.urlopen(iris_server.metrics_url, timeout=10) as response:
-        assert response.status == 200
-        text = response.read().decode()
-    served = [line for line in text.splitlines() if line.startswith("shipyard_rows_served{") and 'method="predict"' in line]
-    assert served and float(served[0].rsplit(" ", 1)[1]) >= 3
+    assert _rows_served(_metrics(iris_server)) >= 3
+
+
+def test_rows_served_is_a_counter_that_grows_by_the_rows_of_each_request(iris_server: SeldonServer, client) -> None:  # type: ignore[no-untyped-def]
+    """A running total is a counter: Prometheus' rate() and increase() work on
+    it, and a restart is read as a reset, not as traffic going negative."""
+    before = _metrics(iris_server)
+    assert re.search(r"^# TYPE shipyard_rows_served(_total)? counter$", before, re.M), before
+    start = _rows_served(before)
+    post(iris_server.predict_url, {"data": {"ndarray": [SETOSA, VIRGINICA]}})
+    post(iris_server.predict_url, {"data": {"ndarray": [SETOSA, SETOSA, VIRGINICA]}})
+    post(iris_server.predict_url, {"data": {"ndarray": [[1.0, 2.0]]}})  # refused: no rows served
+    assert client("grpc", iris_server.grpc_endpoint, [SETOSA, SETOSA, SETOSA, SETOSA], payload="tensor")["success"]
+    urllib.request.urlopen(iris_server.rest_url + "/health/status", timeout=10).close()
+    after = _metrics(iris_server)
+    assert _rows_served(after) - start == 2 + 3 + 4
+    assert "shipyard_rows_served{" not in after  # no gauge of the same name
 
 
 def _listening(port: int) -> list[str]:

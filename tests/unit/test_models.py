@@ -213,3 +213,32 @@ def test_rendered_changes() -> None:
                      "  - `spec.predictors[canary]`: added"]
     assert rendered_changes([], [sd(stable)]) == ["- `SeldonDeployment models/iris`: added"]
     assert rendered_changes([sd(stable)], [sd(stable)]) == ["- no change in the rendered objects"]
+
+
+def test_status_and_the_gpu_policies_count_gpus_the_same_way() -> None:
+    """One counter: a GPU asked for in requests only, and an init container
+    that needs more than the main ones, count for `status` as for SY303/SY304."""
+    from shipyard.checks.policies import pod_gpus, pod_specs
+    from shipyard.load import load_text
+    from shipyard.models.status import placements_in
+
+    text = """\
+apiVersion: machinelearning.seldon.io/v1
+kind: SeldonDeployment
+metadata: {name: gpu-model, namespace: models}
+spec:
+  predictors:
+  - name: default
+    replicas: 2
+    graph: {name: model, implementation: TRITON_SERVER, modelUri: gs://b/m/1}
+    componentSpecs:
+    - spec:
+        initContainers:
+        - {name: warm, image: x@sha256:1, resources: {limits: {nvidia.com/gpu: 2}}}
+        containers:
+        - {name: model, image: x@sha256:2, resources: {requests: {nvidia.com/gpu: "1"}}}
+"""
+    obj = load_text(text, "sd.yaml").objects[0]
+    rows = placements_in([obj.body], "production", ["prod-1"])
+    assert [(r.replicas, r.gpus) for r in rows] == [(2, 4)]  # 2 replicas x max(main 1, init 2)
+    assert [pod_gpus(pod) for pod in pod_specs(obj)] == [2]

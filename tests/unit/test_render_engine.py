@@ -11,10 +11,11 @@ import pytest
 
 from shipyard.render.mirror import Mirror
 from shipyard.repo import Repository
-from shipyard.targets import make_renderer, render_target, target_for_path
+from shipyard.targets import all_targets, make_renderer, render_target, target_for_path
 from shipyard.validate import validate
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "repos" / "engines"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()
@@ -90,3 +91,13 @@ def test_render_cache_reuses_an_unchanged_render_and_misses_after_an_edit(engine
     third = make_renderer(engines_repo)
     changed = third.kustomize_records("overlays/dev")
     assert any(body.get("data") == {"mode": "prod"} for body, *_ in changed)
+
+
+def test_the_repository_root_as_a_path_means_every_target() -> None:
+    """`shipyard validate .` at the root checks what `shipyard validate` does,
+    not every file below it (test corpora with alias bombs live there too)."""
+    from shipyard.targets import targets_for_paths  # noqa: PLC0415
+
+    repo = Repository.load(ROOT)
+    assert targets_for_paths(repo, ["."], cwd=ROOT) == all_targets(repo)
+    assert targets_for_paths(repo, [str(ROOT), "overlays/dev"], cwd=ROOT) == all_targets(repo)

@@ -1,10 +1,16 @@
 """Rendered diff between two git refs, with a model-level summary.
 
-Both refs are rendered exactly as validate renders them (git worktrees, the
+Both sides are rendered exactly as validate renders them (git worktrees, the
 shared content-hash cache, so unchanged inputs are not rendered twice), then
 compared object by object. The summary answers what a reviewer of a
 promotion asks first: which model, which version, how much traffic, how many
 replicas, in which environment and cluster.
+
+The base side is the merge base of the base ref and the head, as in
+`git diff main...HEAD`: a branch that is behind main shows its own changes
+only, not everything merged to main since it branched off (which would read
+as this branch reverting them). Comparing with the base ref's tip is a choice
+the caller makes explicitly (``against_tip``). The report names both commits.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 
 from shipyard import git
@@ -52,12 +58,53 @@ class ModelRow:
         return self.before != self.after
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """Which two commits a diff compares, and how they were chosen: what a
+    reader needs to trust that the changes shown are the head's own."""
+
+    base_ref: str
+    base_tip: str  # the commit base_ref names
+    base_commit: str  # what is rendered as the base: the merge base, or the tip
+    merge_base: bool  # base_commit was chosen as the merge base of base_ref and the head
+    head_ref: str | None  # None: the working tree
+    head_commit: str  # head_ref's commit; for the working tree, HEAD
+    behind: int = 0  # commits on base_ref since the merge base (not part of this diff)
+
+    @property
+    def head_label(self) -> str:
+        return self.head_ref or "working tree"
+
+    def base_line(self, code: Callable[[str], str] = str) -> str:
+        tip = code(_short(self.base_tip))
+        if not self.merge_base:
+            return f"{code(_short(self.base_commit))}, the tip of {code(self.base_ref)}"
+        where = (f"{code(self.base_ref)} has moved on by {self.behind} commit(s), to {tip}: they are not in this diff"
+                 if self.base_commit != self.base_tip else f"the tip of {code(self.base_ref)}")
+        return (f"{code(_short(self.base_commit))}, the merge base of {code(self.base_ref)} and "
+                f"{code(self.head_ref or 'HEAD')} ({where})")
+
+    def head_line(self, code: Callable[[str], str] = str) -> str:
+        if self.head_ref is None:
+            return f"the working tree (HEAD {code(_short(self.head_commit))} and uncommitted changes)"
+        return f"{code(_short(self.head_commit))}, {code(self.head_ref)}"
+
+
+def _short(sha: str) -> str:
+    return sha[:12]
+
+
+def _backticks(text: str) -> str:
+    return f"`{text}`"
+
+
 @dataclass
 class DiffReport:
     base: str
     head: str
     changes: list[ObjectChange] = field(default_factory=list)
     models: list[ModelRow] = field(default_factory=list)
+    comparison: Comparison | None = None
 
 
 def _toplevel(root: Path) -> Path:
@@ -181,18 +228,47 @@ def model_rows(base_repo: Repository, head_repo: Repository, base: dict[str, Ren
     return rows
 
 
-def diff(repo: Repository, base_ref: str, head_ref: str | None = None, jobs: int = 2) -> DiffReport:
+def compare(repo: Repository, base_ref: str, head_ref: str | None = None, *, against_tip: bool = False) -> Comparison:
+    """Resolve the two sides of a diff to commits. The base is the merge
+    base of ``base_ref`` and the head (HEAD for the working tree) unless
+    ``against_tip``; histories with no common commit have no merge base,
+    and the error says how to compare with the tip instead."""
+    top = _toplevel(repo.root)
+    git.verify_ref(top, base_ref, "--base")
+    git.verify_ref(top, head_ref or "HEAD", "--head")
+    base_tip = git.git(top, "rev-parse", f"{base_ref}^{{commit}}", what=f"resolving {base_ref}").strip()
+    head_commit = git.git(top, "rev-parse", f"{head_ref or 'HEAD'}^{{commit}}", what="resolving the head").strip()
+    if against_tip:
+        return Comparison(base_ref, base_tip, base_tip, False, head_ref, head_commit)
+    base_commit = git.merge_base(top, base_tip, head_commit)
+    if base_commit is None:
+        raise ShipyardError(
+            f"--base {base_ref!r} and {head_ref or 'HEAD'} have no common history, so there is no merge base to compare with",
+            hint="fetch the full history (in CI: actions/checkout with fetch-depth: 0), or pass --base-tip to compare "
+                 "with the tip of the base as it is",
+            check=git.FAILED)
+    behind = int(git.git(top, "rev-list", "--count", f"{base_commit}..{base_tip}", what="counting commits").strip() or 0)
+    return Comparison(base_ref, base_tip, base_commit, True, head_ref, head_commit, behind)
+
+
+def diff(repo: Repository, base_ref: str, head_ref: str | None = None, jobs: int = 2, *,
+         against_tip: bool = False) -> DiffReport:
+    """Render both sides of ``compare`` and diff them."""
+    comparison = compare(repo, base_ref, head_ref, against_tip=against_tip)
     cache_root = repo.root / ".shipyard-cache"
-    with checkout(repo, base_ref) as base_repo:
+    with checkout(repo, comparison.base_commit) as base_repo:
         base = render_repository(base_repo, cache_root, jobs)
-        with checkout(repo, head_ref, "--head") as head_repo:
+        with checkout(repo, comparison.head_commit if head_ref else None, "--head") as head_repo:
             head = render_repository(head_repo, cache_root, jobs)
             rows = model_rows(base_repo, head_repo, base, head)
-    return DiffReport(base_ref, head_ref or "working tree", object_changes(base, head), rows)
+    return DiffReport(base_ref, comparison.head_label, object_changes(base, head), rows, comparison)
 
 
 def format_text(report: DiffReport) -> str:
     lines = [f"diff {report.base} -> {report.head}"]
+    if report.comparison is not None:
+        lines.append(f"base: {report.comparison.base_line()}")
+        lines.append(f"head: {report.comparison.head_line()}")
     changed_models = [r for r in report.models if r.changed]
     if changed_models:
         lines.append("models:")
@@ -208,6 +284,9 @@ def format_text(report: DiffReport) -> str:
 def format_markdown(report: DiffReport, *, max_diff_lines: int = 400) -> str:
     """A pull request comment: the model summary first, object diffs folded."""
     out = [f"### Shipyard: rendered changes `{report.base}` → `{report.head}`", ""]
+    if report.comparison is not None:
+        out += [f"Base: {report.comparison.base_line(_backticks)}.  ",
+                f"Head: {report.comparison.head_line(_backticks)}.", ""]
     changed_models = [r for r in report.models if r.changed]
     if changed_models:
         out += ["| model | environment | cluster | before | after |", "|---|---|---|---|---|"]

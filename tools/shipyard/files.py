@@ -3,11 +3,12 @@ new one, never half of one: every file a command writes goes through here."""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
-
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -31,6 +32,13 @@ def atomic_write(path: Path, text: str) -> None:
     fsync_dir(path.parent)
 
 
+def read_exact(path: Path) -> str:
+    """A text file as it is written, line endings included (Path.read_text
+    turns CRLF into LF, and a file edited from that would change every line)."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        return handle.read()
+
+
 def fsync_dir(folder: Path) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)
@@ -44,13 +52,58 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_report(path: Path, text: str) -> None:
-    """A report a command was asked to write (--junit, --output): atomic, into
-    a folder that must exist (a typo in the path is not a folder to create).
-    Errors are OSErrors naming the path; the CLI prints them as SY900."""
-    if not path.parent.is_dir():
+def check_report_path(path: Path) -> None:
+    """Refuse, before a command does its work, a report path that
+    `write_report` would refuse afterwards."""
+    try:
+        info: os.stat_result | None = path.stat()
+    except FileNotFoundError:
+        info = None
+    if info is not None and stat.S_ISDIR(info.st_mode) or info is not None and stat.S_ISSOCK(info.st_mode):
+        raise IsADirectoryError(21, "not a regular file: a folder or socket is never written over", str(path))
+    target = Path(os.path.realpath(path)) if path.is_symlink() and info is not None else path
+    if info is None and not target.parent.is_dir():
         raise FileNotFoundError(2, "No such file or directory", str(path))
-    atomic_write(path, text)
+
+
+def write_report(path: Path, text: str) -> None:
+    """A file a command was asked to write (--junit, --output, --pr-title,
+    --pr-body): into a folder that must exist (a typo in the path is not a
+    folder to create), written through what is there: a symlink keeps
+    pointing where it did (its target is replaced atomically); a character
+    device or a pipe someone reads (/dev/stdout) is written to, never
+    replaced; a folder, a socket or a pipe nobody reads is refused. Errors
+    are OSErrors naming the path; the CLI prints them as SY900."""
+    try:
+        info: os.stat_result | None = path.stat()  # through a symlink
+    except FileNotFoundError:
+        info = None
+    if info is not None and (stat.S_ISCHR(info.st_mode) or stat.S_ISFIFO(info.st_mode)):
+        _write_stream(path, text)
+        return
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise IsADirectoryError(21, "not a regular file: a folder or socket is never written over", str(path))
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    if not target.parent.is_dir():
+        raise FileNotFoundError(2, "No such file or directory", str(path))
+    atomic_write(target, text)
+
+
+def _write_stream(path: Path, text: str) -> None:
+    """Write to a device or a pipe; a pipe with no reader is an error at
+    once (ENXIO), not a command that hangs."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise OSError(errno.ENXIO, "a pipe that no process reads (writing would wait forever)", str(path)) from None
+        raise
+    try:
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="", closefd=False) as handle:
+            handle.write(text)
+    finally:
+        os.close(fd)
 
 
 def line_of_entry(kfile: Path, needle: str, *, last: bool = False) -> int | None:

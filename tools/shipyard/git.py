@@ -183,11 +183,17 @@ def delete_branch(root: Path, name: str) -> None:
 
 def abandon_branch(root: Path, created: str | None, origin: str | None) -> None:
     """Undo a branch creation: back on ``origin`` (a branch, or a commit to
-    detach at), the ``created`` branch gone."""
+    detach at), the ``created`` branch gone. When both name the same commit,
+    HEAD is pointed back without touching the index or the files, which
+    works even while git's own index.lock is held."""
     if not created or not origin:
         return
     if branch_exists(root, origin):
-        switch(root, origin)
+        if rev(root, f"refs/heads/{origin}") == rev(root, f"refs/heads/{created}") \
+                and current_branch(root) == created:
+            git(root, "symbolic-ref", "HEAD", f"refs/heads/{origin}", what=f"going back to {origin}")
+        else:
+            switch(root, origin)
     else:
         git(root, "switch", "--quiet", "--detach", origin, check=False)
     delete_branch(root, created)

@@ -86,7 +86,7 @@ _ENTRIES = (
         "YAML readers keep only the last of two equal keys, so the first value is silently lost; it is almost"
         " always a merge or copy-paste mistake.",
         "Remove one of the two keys.",
-        raised_in=("load",)),
+        raised_in=("load", "render.preflight")),
     _id("SY104", Family.SCHEMA,
         "Not a Kubernetes object",
         "A document without apiVersion, kind or metadata.name cannot be applied; it is usually a values file "
@@ -289,7 +289,7 @@ _ENTRIES = (
         " git, model registries and logs.",
         "Use a URI without credentials and give the workload access through a Secret (envSecretRefName for "
         "Seldon's storage initializer) or workload identity.",
-        raised_in=("checks.policy_credentials",)),
+        raised_in=("checks.policy_credentials", "models.rules")),
     _id("SY322", Family.POLICY,
         "Credential in a ConfigMap",
         "ConfigMaps are not secret: readable by anyone with read access to the namespace, printed by kubectl,"
@@ -444,8 +444,8 @@ _ENTRIES = (
         raised_in=("cli.e2e", "cli.pipeline", "cli.register", "cli.status", "e2e.canary", "e2e.plan",
             "e2e.predict", "e2e.scratch", "errors", "git", "lifecycle.apply", "lifecycle.guards",
             "lifecycle.pin_edit", "lifecycle.promote", "lifecycle.register", "lifecycle.rollback",
-            "lifecycle.rollout", "load", "models.spec", "render.engine", "render.run", "repo",
-            "schemas.kubernetes")),
+            "lifecycle.rollout", "load", "models.spec", "pipelines", "render.engine", "render.run", "repo",
+            "scaffold.cluster", "scaffold.common", "scaffold.init", "scaffold.model", "schemas.kubernetes")),
     _id("SY901", Family.ENVIRONMENT,
         "Tool missing or the wrong version",
         "Renders are compared across machines, so helm and kustomize are pinned; another version renders "
@@ -476,7 +476,7 @@ _ENTRIES = (
         "Another shipyard command holds the work tree, or a killed one left a change it cannot repair by "
         "itself.",
         "Wait (or pass --wait SECONDS), or follow the steps the message lists.",
-        raised_in=("git", "lifecycle.journal", "lifecycle.signals")),
+        raised_in=("git", "lifecycle.apply", "lifecycle.journal", "lifecycle.signals")),
     _id("SY906", Family.ENVIRONMENT,
         "Conflict with a branch",
         "The promotion branch exists with other content, or the target branch changed the same file upstream.",

@@ -26,8 +26,11 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import re
 import stat
+import sys
+from datetime import datetime, timedelta, timezone
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,12 +50,14 @@ __all__ = [
     "load_file",
     "load_documents",
     "read_text",
+    "file_size",
     "load_config",
     "format_path",
     "INVALID_YAML",
     "YAML_LIMIT",
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
+    "MAX_INT_DIGITS",
 ]
 
 INVALID_YAML: Final = "SY910"  # malformed YAML, not UTF-8
@@ -60,8 +65,12 @@ YAML_LIMIT: Final = "SY911"  # alias expansion or nesting beyond the limits
 DUPLICATE_KEY: Final = "SY103"
 NOT_AN_OBJECT: Final = "SY104"
 
-MAX_DEPTH = 500
-"""Deepest nesting accepted. Kubernetes objects nest about 20 levels."""
+MAX_DEPTH = 200
+"""Deepest nesting accepted, in YAML and JSON alike. Kubernetes objects nest
+about 20 levels (the deepest object this repository renders, the
+SeldonDeployment CRD, 48); the schema validator (jsonschema_rs) refuses
+data nested past 255 levels with an error of its own, so anything the
+loader accepts must stay below that."""
 
 MAX_FILE_BYTES = 64 * 2**20
 """Largest file read. The API server stores about 1.5 MiB per object; the
@@ -69,9 +78,22 @@ biggest upstream CRD bundles are a few MiB. Loading costs about 25 bytes of
 memory per byte of YAML, so the limit also bounds memory (under 2 GiB)."""
 
 _ALIAS_SLACK = 10_000
-"""Without aliases a text of n characters composes to fewer than n nodes, so
-a walk that builds more than ``len(text) + _ALIAS_SLACK`` values is expanding
-aliases exponentially (or recursively): it is stopped."""
+"""Without aliases, what a text of n characters builds costs fewer than n:
+each collection entry costs 1 and each scalar its length in characters, and
+every entry and every character of a scalar was written in the text. A walk
+that spends more than ``len(text) + _ALIAS_SLACK`` is expanding aliases
+(exponentially, or a large scalar many times over, or recursively): it is
+stopped, so the document built is never much larger than the text."""
+
+MAX_INT_DIGITS = min(4300, sys.get_int_max_str_digits() or 4300)
+"""Longest integer read (decimal digits). Python refuses to convert longer
+ones (``int()``/``str()`` raise ValueError past ``sys.get_int_max_str_digits``,
+4,300 by default, because the conversion is quadratic); Kubernetes numbers
+are 64-bit. A longer integer is an error with its line, not a crash later."""
+
+_MAX_INT_BITS = int((MAX_INT_DIGITS - 1) / math.log10(2))
+"""Bits of the largest hexadecimal, octal or binary integer read: any value
+of this many bits has at most ``MAX_INT_DIGITS`` decimal digits."""
 
 
 @dataclass
@@ -103,6 +125,15 @@ _FLOAT = re.compile(
 _MERGE = "<<"
 
 
+class _NumberError(Exception):
+    """An integer too long to convert (``text`` is the scalar, so the walk
+    that catches this can find its line)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
 def _number(text: str) -> Any:
     """An int or float for a plain scalar that looks like one, else the text."""
     if _INT.match(text):
@@ -111,11 +142,13 @@ def _number(text: str) -> Any:
         if digits[0] in "+-":
             digits = digits[1:]
         if digits.startswith("0b"):
-            return sign * int(digits[2:], 2)
+            return sign * _bounded(int(digits[2:], 2), text)
         if digits.startswith("0x"):
-            return sign * int(digits[2:], 16)
+            return sign * _bounded(int(digits[2:], 16), text)
         if len(digits) > 1 and digits[0] == "0":
-            return sign * int(digits, 8)
+            return sign * _bounded(int(digits, 8), text)
+        if len(digits) > MAX_INT_DIGITS:
+            raise _NumberError(text)
         return sign * int(digits)
     if _FLOAT.match(text):
         lowered = text.replace("_", "").lower()
@@ -123,6 +156,23 @@ def _number(text: str) -> Any:
             return float("nan")
         return float(lowered.replace(".inf", "inf"))
     return text
+
+
+def _bounded(value: int, text: str) -> int:
+    """``value`` (read in base 2, 8 or 16, which Python converts without a
+    limit), refused when its decimal form would be longer than Python can
+    print: ``str()`` or ``json.dumps`` of it would raise later, anywhere."""
+    if value.bit_length() > _MAX_INT_BITS:
+        raise _NumberError(text)
+    return value
+
+
+def _number_message(text: str) -> str:
+    body = text.replace("_", "").lstrip("+-")
+    digits = len(body) - 2 if body[:2] in ("0x", "0b") else len(body)
+    shown = text if len(text) <= 24 else f"{text[:12]}...{text[-8:]}"
+    return (f"the integer {shown} has {digits:,} digits, beyond the {MAX_INT_DIGITS:,} the loader reads "
+            "(Kubernetes numbers are 64-bit)")
 
 
 def _plain(text: str) -> Any:
@@ -169,7 +219,17 @@ class _TagError(Exception):
 def _checked(value: Any, kind: type[int | float] | tuple[type[int | float], ...], text: str, name: str) -> Any:
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise _TagError(f"{text!r} is not a valid !!{name}")
-    return float(value) if name == "float" else value
+    if name != "float":
+        return value
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond a double's range
+        raise _TagError(f"{_short(text)} is too large for a !!float") from None
+
+
+def _short(text: str) -> str:
+    """``text`` quoted for a message, cut when long (a scalar may be megabytes)."""
+    return repr(text) if len(text) <= 40 else repr(text[:30]) + f"... ({len(text):,} characters)"
 
 
 # --------------------------------------------------------------------------
@@ -342,9 +402,22 @@ def _max_depth(text: str, path: str) -> tuple[int, int]:
 
 
 class _LimitError(Exception):
-    def __init__(self, message: str, node: Node) -> None:
+    def __init__(self, message: str, node: Node, hint: str = "") -> None:
         super().__init__(message)
         self.node = node
+        self.hint = hint or "remove the recursive or exponential aliases (&anchor / *alias), or the deep nesting"
+
+
+class _TooDeep(Exception):
+    """A collection past ``MAX_DEPTH``; ``build`` tells an alias inside
+    itself (which nests forever) from nesting that is only deep."""
+
+    def __init__(self, node: Node) -> None:
+        super().__init__()
+        self.node = node
+
+
+_DEPTH_HINT = "Kubernetes objects nest a few dozen levels at most: check the file is what you meant"
 
 
 @dataclass
@@ -356,11 +429,15 @@ class _Duplicate:
 
 
 class _Builder:
-    """Builds one text's documents. ``budget`` counts collection entries
-    built; it only runs out when aliases expand far beyond the text.
+    """Builds one text's documents. ``budget`` is spent on what is built:
+    1 per collection entry and the length of every key and scalar value, so
+    it only runs out when aliases expand far beyond the text (see
+    ``_ALIAS_SLACK``). ``depth`` counts collections, as nesting is measured
+    everywhere else, and stops past ``MAX_DEPTH``.
 
     The walk is the hot loop of every validate run: scalars (most nodes) are
-    handled inline rather than by a call per node."""
+    handled inline rather than by a call per node, and the characters of a
+    collection's scalars are added up in a local and spent once, after it."""
 
     __slots__ = ("budget", "duplicates")
 
@@ -370,14 +447,21 @@ class _Builder:
 
     def build(self, node: Node) -> Any:
         try:
-            return self._value(node)
-        except RecursionError:
+            return self._value(node, 1)
+        except (RecursionError, _TooDeep) as exc:
             looped = _alias_loop(node)
             if looped is not None:
                 raise _LimitError("a YAML alias refers to a node that contains it, which would nest forever", looped) from None
-            raise _LimitError("YAML nests too deep to load (hundreds of levels)", node) from None
+            if isinstance(exc, _TooDeep):
+                raise _LimitError(f"YAML nests more than {MAX_DEPTH} levels deep", exc.node, _DEPTH_HINT) from None
+            raise _LimitError("YAML nests too deep to load (hundreds of levels)", node, _DEPTH_HINT) from None
 
-    def _value(self, node: Node) -> Any:
+    def _spend(self, cost: int, node: Node) -> None:
+        self.budget -= cost
+        if self.budget < 0:
+            raise _LimitError(_ALIAS_MESSAGE, node)
+
+    def _value(self, node: Node, depth: int) -> Any:
         cls = node.__class__
         if cls is ScalarNode:
             tag = node.tag
@@ -387,6 +471,8 @@ class _Builder:
                 return node.value
             assert isinstance(node, ScalarNode)  # cls is ScalarNode
             return _tagged(node)
+        if depth > MAX_DEPTH:
+            raise _TooDeep(node)
         if cls is MappingNode:
             if node.tag is not _COLLECTION and node.tag != _MAP_TAG:
                 raise _TagError(_tag_message(node.tag), node.start_mark.line + 1)
@@ -396,12 +482,14 @@ class _Builder:
                 raise _LimitError(_ALIAS_MESSAGE, node)
             out: dict[str, Any] = {}
             merges: list[Node] | None = None
+            chars = 0
             for key_node, value_node in pairs:
                 if key_node.__class__ is not ScalarNode:
                     raise _TagError(
                         "a mapping key must be a scalar (JSON objects have string keys)", key_node.start_mark.line + 1
                     )
                 key = key_node.value
+                chars += len(key)
                 tag = key_node.tag
                 if tag is _PLAIN:
                     constant: Any = _CONSTANTS.get(key, key)
@@ -420,6 +508,7 @@ class _Builder:
                 if value_node.__class__ is ScalarNode:
                     tag = value_node.tag
                     text = value_node.value
+                    chars += len(text)
                     if tag is _PLAIN:
                         value: Any = _CONSTANTS.get(text, text)
                         if value is text and text[0] in _NUMBER_START:
@@ -430,9 +519,11 @@ class _Builder:
                     else:
                         out[key] = _tagged(value_node)
                 else:
-                    out[key] = self._value(value_node)
+                    out[key] = self._value(value_node, depth + 1)
+            if chars:
+                self._spend(chars, node)
             if merges:
-                self._merge(out, merges)
+                self._merge(out, merges, depth)
             return out
         if cls is SequenceNode:
             if node.tag is not _COLLECTION and node.tag != _SEQ_TAG:
@@ -443,21 +534,34 @@ class _Builder:
                 raise _LimitError(_ALIAS_MESSAGE, node)
             result: list[Any] = []
             append = result.append
+            chars = 0
             for item in items:
-                if item.__class__ is ScalarNode and item.tag is _QUOTED:
-                    append(item.value)
+                if item.__class__ is ScalarNode:
+                    text = item.value
+                    chars += len(text)
+                    tag = item.tag
+                    if tag is _QUOTED:
+                        append(text)
+                    elif tag is _PLAIN:
+                        append(_plain(text))
+                    else:
+                        assert isinstance(item, ScalarNode)  # item.__class__ is ScalarNode
+                        append(_tagged(item))
                 else:
-                    append(self._value(item))
+                    append(self._value(item, depth + 1))
+            if chars:
+                self._spend(chars, node)
             return result
         raise _TagError(f"unexpected YAML node {type(node).__name__}", node.start_mark.line + 1)
 
-    def _merge(self, out: dict[str, Any], values: list[Node]) -> None:
+    def _merge(self, out: dict[str, Any], values: list[Node], depth: int) -> None:
         """``<<: *base`` (or a list of them): keys the mapping does not set
-        itself come from the merged mappings, earlier ones first."""
+        itself come from the merged mappings, earlier ones first. A merge
+        counts as a level: a chain of merges recurses like nesting."""
         for value_node in values:
             sources = value_node.value if value_node.__class__ is SequenceNode else [value_node]
             for source in sources:
-                merged = self._value(source)
+                merged = self._value(source, depth + 1)
                 if not isinstance(merged, dict):
                     raise _TagError("`<<` merges mappings only", source.start_mark.line + 1)
                 for key, item in merged.items():
@@ -622,7 +726,8 @@ class _DocumentLines:
         lines = self.text.splitlines(keepends=True)
         chunk = "".join(lines[self.first_line : self.last_line + 1])
         try:
-            roots = _compose_all(chunk, "")
+            with _collector_paused():  # as for the load: a node tree has no cycles to collect
+                roots = _compose_all(chunk, "")
         except ShipyardError:
             return None
         return roots[0] if roots else None
@@ -658,13 +763,15 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _documents(text: str, path: str) -> list[_Document]:
-    """Every document of ``text``; JSON texts take json's C parser."""
+def _documents(text: str, path: str, *, strict: bool = False) -> list[_Document]:
+    """Every document of ``text``; JSON texts take json's C parser. A
+    ``strict`` read (``load_located``) indexes every line at once and
+    refuses unquoted timestamps that name no date."""
     with _collector_paused():
-        return _documents_of(text, path)
+        return _documents_of(text, path, strict)
 
 
-def _documents_of(text: str, path: str) -> list[_Document]:
+def _documents_of(text: str, path: str, strict: bool) -> list[_Document]:
     stripped = text.lstrip()
     if stripped[:1] in ("{", "["):
         parsed = _json_document(text)
@@ -677,21 +784,190 @@ def _documents_of(text: str, path: str) -> list[_Document]:
         try:
             body = builder.build(root)
         except _LimitError as exc:
-            raise ShipyardError(
-                str(exc), file=path, line=exc.node.start_mark.line + 1, check=YAML_LIMIT,
-                hint="remove the recursive or exponential aliases (&anchor / *alias), or the deep nesting",
-            ) from None
+            raise ShipyardError(str(exc), file=path, line=exc.node.start_mark.line + 1, check=YAML_LIMIT,
+                                hint=exc.hint) from None
         except _TagError as exc:
             message, line = str(exc), exc.line or root.start_mark.line + 1
             raise ShipyardError(message, file=path, line=line, check=INVALID_YAML, hint="write plain JSON-compatible YAML") from None
+        except _NumberError as exc:
+            raise ShipyardError(_number_message(exc.text), file=path, line=_scalar_line(root, exc.text),
+                                check=INVALID_YAML, hint='quote it if it is text ("..."), or correct the number') from None
         duplicates: list[tuple[JsonPath, int, int]] = []
         if builder.duplicates:
             for dup in builder.duplicates:
                 duplicates.append(((_node_path(root, dup.mapping) or ()) + (dup.key,), dup.line, dup.first_line))
             builder.duplicates = []
         first = root.start_mark.line
-        out.append(_Document(body, first + 1, duplicates, _DocumentLines(text, first, root.end_mark.line)))
+        lines: Callable[[JsonPath], int | None]
+        if strict:
+            lines = _IndexedLines(root, path)
+        else:
+            lines = _DocumentLines(text, first, root.end_mark.line)
+        out.append(_Document(body, first + 1, duplicates, lines))
     return out
+
+
+def _scalar_line(root: Node, text: str) -> int:
+    """The line of the first scalar whose text is ``text`` (for an error
+    found while building, which does not know its node)."""
+    stack: list[Node] = [root]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if node.__class__ is ScalarNode:
+            if node.value == text:
+                return node.start_mark.line + 1
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        children = [v for pair in node.value for v in pair] if node.__class__ is MappingNode else node.value
+        stack.extend(reversed(children))
+    return root.start_mark.line + 1
+
+
+# --------------------------------------------------------------------------
+# The strict reader's lines: an index built once, from the nodes of the load.
+
+# A mapping's entries by key, a sequence's items by index: each the line of
+# the entry (the key's line, the item's line), or (that line, the entry's own
+# index) when the entry is a collection.
+_LineTree = dict[str, Any] | list[Any]
+
+_TIMESTAMP = re.compile(
+    r"(?P<year>[0-9]{4})-(?P<month>[0-9]{1,2})-(?P<day>[0-9]{1,2})"
+    r"(?:(?:[Tt]|[ \t]+)(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})(?:\.[0-9]*)?"
+    r"(?:[ \t]*(?:Z|(?P<tz_sign>[-+])(?P<tz_hour>[0-9]{1,2})(?::(?P<tz_minute>[0-9]{2}))?))?)?\Z"
+)
+"""A YAML 1.1 timestamp, as PyYAML and ruamel.yaml resolve an unquoted one."""
+
+
+def _timestamp_problem(text: str) -> str | None:
+    """Why the unquoted ``text`` is a timestamp no date exists for, or None.
+
+    Kubernetes keeps such a value as a string, but a YAML 1.1 reader with
+    timestamps (ruamel.yaml, which edits pins and model.yaml, and PyYAML)
+    builds a date from it and fails: ``2026-02-30`` has no day 30."""
+    match = _TIMESTAMP.match(text)
+    if match is None or (match["hour"] is None and (len(match["month"]) != 2 or len(match["day"]) != 2)):
+        return None  # a date alone is a timestamp only as YYYY-MM-DD
+    try:
+        year, month, day, hour, minute, second = (int(match[name] or 0)
+                                                  for name in ("year", "month", "day", "hour", "minute", "second"))
+        datetime(year, month, day, hour, minute, second)
+        if match["tz_sign"]:
+            timezone(timedelta(hours=int(match["tz_hour"]), minutes=int(match["tz_minute"] or 0)))
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+class _IndexedLines:
+    """Lines of one strictly read document, from an index built while its
+    nodes exist: a settings file, a pin or a model.yaml asks for the line of
+    nearly every key it checks (a model.yaml of 100,000 versions for every
+    version), and parsing it again for that, keeping libyaml's node tree
+    (hundreds of bytes per node), cost more time and memory than the load.
+
+    The same walk refuses an unquoted timestamp that names no date (see
+    ``_timestamp_problem``): these files are edited in place by ruamel.yaml."""
+
+    __slots__ = ("first_line", "tree")
+
+    def __init__(self, root: Node, path: str) -> None:
+        self.first_line = root.start_mark.line + 1
+        self.tree = _line_tree(root, {}, path)
+
+    def __call__(self, path: JsonPath) -> int | None:
+        """The line of the deepest part of ``path`` that exists, as
+        ``_line_in`` finds it in the nodes."""
+        line = self.first_line
+        tree: Any = self.tree
+        for part in path:
+            if isinstance(tree, dict) and isinstance(part, str):
+                entry = tree.get(part)
+                if entry is None:
+                    break
+            elif isinstance(tree, list) and isinstance(part, int) and 0 <= part < len(tree):
+                entry = tree[part]
+            else:
+                break
+            if isinstance(entry, int):
+                line, tree = entry, None
+            else:
+                line, tree = entry
+        return line
+
+
+def _checked_scalar(node: Node, path: str) -> int:
+    """The 1-based line of a scalar node, after refusing an unquoted
+    timestamp that names no date."""
+    line: int = node.start_mark.line + 1
+    if node.tag is _PLAIN and node.value[:1].isdigit():
+        problem = _timestamp_problem(node.value)
+        if problem is not None:
+            raise ShipyardError(
+                f"{node.value} is read as a date by YAML, and it is not one ({problem})", file=path, line=line,
+                check=INVALID_YAML, hint=f'quote it ("{node.value}") if it is text, or correct the date',
+            )
+    return line
+
+
+def _line_tree(node: Node, memo: dict[int, _LineTree], path: str) -> _LineTree | None:
+    """The index of ``node`` (None for a scalar). Nodes an alias shares are
+    indexed once; the loader has refused loops and nesting past
+    ``MAX_DEPTH`` already, so the recursion is shallow. Keys merged with
+    ``<<`` are found as the mapping finds them: its own first, then the
+    merged mappings', earlier ones first."""
+    cls = node.__class__
+    if cls is ScalarNode:
+        _checked_scalar(node, path)
+        return None
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    if cls is MappingNode:
+        entries: dict[str, Any] = {}
+        merges: list[Node] = []
+        for key_node, value_node in node.value:
+            if key_node.value == _MERGE and key_node.tag is _PLAIN:
+                merges.extend(value_node.value if value_node.__class__ is SequenceNode else [value_node])
+                continue
+            line = _checked_scalar(key_node, path)
+            child = _line_tree(value_node, memo, path)
+            entries[key_node.value] = line if child is None else (line, child)
+        for merged in merges:
+            found = _line_tree(merged, memo, path)
+            if isinstance(found, dict):
+                for key, entry in found.items():
+                    entries.setdefault(key, entry)
+        memo[id(node)] = entries
+        return entries
+    items: list[Any] = []
+    for item in node.value:
+        child = _line_tree(item, memo, path)
+        line = item.start_mark.line + 1
+        items.append(line if child is None else (line, child))
+    memo[id(node)] = items
+    return items
+
+
+def _nests_deeper_than(value: Any, limit: int) -> bool:
+    """Whether parsed JSON nests more than ``limit`` collections deep
+    (iteratively: json's parser goes near a thousand levels)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if item.__class__ is dict:
+            children: Iterable[Any] = item.values()
+        elif item.__class__ is list:
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if child.__class__ in (dict, list))
+    return False
 
 
 class _DuplicateInJson(Exception):
@@ -712,6 +988,8 @@ def _json_document(text: str) -> _Document | None:
         body = json.loads(text, object_pairs_hook=_json_pairs)
     except (ValueError, _DuplicateInJson, RecursionError):
         return None
+    if text.count("[") + text.count("{") > MAX_DEPTH and _nests_deeper_than(body, MAX_DEPTH):
+        return None  # the YAML path refuses it, with the line
     lead = len(text) - len(text.lstrip())
     first = text.count("\n", 0, lead)
     return _Document(body, first + 1, [], _DocumentLines(text, first, text.count("\n")))
@@ -793,10 +1071,12 @@ def load_documents(text: str, path: str) -> list[tuple[Any, int]]:
     return [(doc.body, doc.line) for doc in _documents(text, path) if doc.body is not None]
 
 
-def read_text(path: Path, rel: str) -> str:
-    """A file's text; a clear error when it is missing, not a regular file
-    (a FIFO would block forever, /dev/zero would never end), larger than
-    ``MAX_FILE_BYTES``, or not UTF-8."""
+def file_size(path: Path, rel: str) -> int:
+    """The size of a file the loader may read, checked without opening it:
+    a clear error when it is missing, not a regular file (a FIFO would block
+    forever, /dev/zero would never end) or larger than ``MAX_FILE_BYTES``.
+    For files read as they are rather than as YAML (kustomize's generator
+    files), and by ``read_text``."""
     try:
         info = path.stat()
     except OSError as exc:
@@ -812,8 +1092,15 @@ def read_text(path: Path, rel: str) -> str:
             file=rel, check=YAML_LIMIT,
             hint="Kubernetes stores at most about 1.5 MiB per object: split the file or keep generated data out of manifests",
         )
+    return info.st_size
+
+
+def read_text(path: Path, rel: str) -> str:
+    """A file's text; a clear error when it is missing, not a regular file,
+    larger than ``MAX_FILE_BYTES`` (see ``file_size``), or not UTF-8."""
+    size = file_size(path, rel)
     try:
-        data = _read_bounded(path, info.st_size)
+        data = _read_bounded(path, size)
     except OSError as exc:
         raise ShipyardError(f"cannot read file: {exc.strerror or exc}", file=rel, check="SY900") from None
     if len(data) > MAX_FILE_BYTES:  # grew while we looked
@@ -892,7 +1179,7 @@ def load_located(text: str, rel: str) -> Located:
     every load: malformed YAML is SY910, aliases or nesting beyond the
     limits SY911, a duplicate key SY103 (YAML readers silently keep the
     last value, which hides a real mistake), a second document SY910."""
-    docs = _documents(text, rel)
+    docs = _documents(text, rel, strict=True)
     present = [doc for doc in docs if doc.body is not None]
     if not present:
         return Located(None, lambda _path: None)

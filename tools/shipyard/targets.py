@@ -94,6 +94,23 @@ def target_for_path(repo: Repository, raw: str, cwd: Path | None = None) -> Targ
     return TargetSpec(rel, "file" if path.is_file() else "kustomization", repo.settings.default_kube_version)
 
 
+def targets_for_paths(repo: Repository, raws: list[str], cwd: Path | None = None) -> list[TargetSpec]:
+    """The targets command-line PATHs name; the repository's root names them
+    all (every overlay and entry point, as with no PATH), never its files
+    one by one: the root also holds test corpora and other non-manifests."""
+    specs: list[TargetSpec] = []
+    for raw in raws:
+        path = Path(raw) if Path(raw).is_absolute() else (cwd or Path.cwd()) / raw
+        try:
+            is_root = path.resolve() == repo.root
+        except (OSError, RuntimeError):
+            is_root = False
+        for spec in (all_targets(repo) if is_root else [target_for_path(repo, raw, cwd)]):
+            if spec not in specs:
+                specs.append(spec)
+    return specs
+
+
 def render_target(renderer: Renderer, spec: TargetSpec) -> RenderedTarget:
     if Path(spec.path).is_absolute():
         from shipyard.load import load_file

@@ -19,7 +19,7 @@ from shipyard.objects import K8sObject
 from shipyard.render.engine import Renderer
 from shipyard.render.target import RenderedTarget
 from shipyard.repo import Repository
-from shipyard.targets import Progress, all_targets, make_renderer, render_all, target_for_path
+from shipyard.targets import Progress, all_targets, make_renderer, render_all, targets_for_paths
 
 
 @dataclass
@@ -63,7 +63,7 @@ def validate(
     with ``changed_since``, only the targets a change since that git ref reaches)."""
     started = time.perf_counter()
     if paths:
-        specs = [target_for_path(repo, p, cwd) for p in paths]
+        specs = targets_for_paths(repo, paths, cwd)
     else:
         specs = all_targets(repo)
     if changed_since:

@@ -16,22 +16,14 @@ from __future__ import annotations
 
 import re
 from typing import Any, Iterable, Iterator
-from urllib.parse import parse_qsl, urlsplit
 
 from shipyard.checks import check
 from shipyard.checks.context import CheckContext
 from shipyard.checks.policies import as_dict, dig, source_kind
+from shipyard.credentials import text_credential, uri_credential
 from shipyard.findings import Finding
 from shipyard.objects import JsonPath, K8sObject
 
-SHAPES: list[tuple[str, re.Pattern[str]]] = [
-    ("an AWS access key id", re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("a private key", re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")),
-    ("a GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),
-    ("a Slack token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}")),
-    ("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
-    ("a JSON web token", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
-]
 SECRET_KEY = re.compile(
     r"(?i)(^|[_.-])(password|passwd|pwd|secret|secret[_-]?key|token|api[_-]?key|access[_-]?key|private[_-]?key|"
     r"client[_-]?secret|credentials?)$|(password|secretkey|apikey|accesskey|clientsecret|authtoken)$"
@@ -39,10 +31,6 @@ SECRET_KEY = re.compile(
 CREDENTIAL_HINT = re.compile(r"(?i)pass|secret|token|key|credential|pwd")
 REFERENCE_KEY = re.compile(r"(?i)(ref|name|file|path|secretname|existingsecret|keyref|enabled|length|ttl|mount|type)$")
 REFERENCE_VALUE = re.compile(r"^(\$\{[^}]+\}|\$\([^)]+\)|<[^>]+>|\{\{.*\}\}|ENC\[.*\])$")
-URI_SECRET_PARAMS = frozenset({
-    "x-amz-signature", "x-amz-credential", "x-amz-security-token", "x-goog-signature", "x-goog-credential",
-    "sig", "signature", "token", "access_token", "api_key", "apikey", "password", "secret", "sv",
-})
 
 
 def _walk(value: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, Any]]:
@@ -56,12 +44,12 @@ def _walk(value: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, Any]]:
         yield path, value
 
 
-def credential_in_text(text: str) -> str | None:
-    """What kind of credential ``text`` contains, by its well-known shape."""
-    for what, pattern in SHAPES:
-        if pattern.search(text):
-            return what
-    return None
+credential_in_text = text_credential
+"""What kind of credential a value holds by its shape (shipyard.credentials)."""
+
+credential_in_uri = uri_credential
+"""The credential a URI carries: SY321's rule, which lives in
+shipyard.credentials so the commands that write URIs apply the same one."""
 
 
 def credential_by_key(key: Any, value: Any) -> bool:
@@ -72,23 +60,6 @@ def credential_by_key(key: Any, value: Any) -> bool:
     if not text or REFERENCE_VALUE.match(text) or REFERENCE_KEY.search(key):
         return False
     return bool(SECRET_KEY.search(key))
-
-
-def credential_in_uri(uri: str) -> str | None:
-    """Why ``uri`` carries a credential: a password in its user info, or a
-    signature/token in its query string."""
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
-        return None
-    if parts.password or (parts.username and parts.scheme in ("s3", "gs", "https", "http") and ":" in parts.netloc.split("@")[0]):
-        return "a user:password in the URI"
-    if parts.username and len(parts.username) >= 16 and parts.scheme in ("https", "http"):
-        return "a token as the URI's user"
-    for key, _value in parse_qsl(parts.query, keep_blank_values=True):
-        if key.lower() in URI_SECRET_PARAMS:
-            return f"a {key} parameter in the URI's query"
-    return credential_in_text(uri)
 
 
 def credentials_in(values: Any) -> Iterator[tuple[JsonPath, str]]:

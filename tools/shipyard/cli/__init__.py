@@ -35,11 +35,16 @@ def _command_modules() -> list[ModuleType]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="shipyard", description="Keep a GitOps repository for ML on Kubernetes correct.")
+    """Every command's description is its module docstring, printed as
+    written: argparse's default formatter would reflow the Examples blocks
+    into one paragraph, so docstrings are wrapped by hand (at 79 columns)."""
+    parser = argparse.ArgumentParser(prog="shipyard", description="Keep a GitOps repository for ML on Kubernetes correct.",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"shipyard {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _command_modules():
-        cmd = sub.add_parser(module.NAME, help=module.HELP, description=getattr(module, "__doc__", None))
+        cmd = sub.add_parser(module.NAME, help=module.HELP, description=getattr(module, "__doc__", None),
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(cmd)
         cmd.set_defaults(_run=module.run)
     return parser

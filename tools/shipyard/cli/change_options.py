@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from shipyard.files import check_report_path
 from shipyard.lifecycle.apply import change
 from shipyard.lifecycle.plan import GitOptions, Outcome, Plan
 from shipyard.lifecycle.pr_body import write_pr_files
@@ -21,10 +22,13 @@ def add_repo_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repo", type=Path, default=None, help="repository root (default: found from the current folder)")
 
 
-def add_change_arguments(parser: argparse.ArgumentParser, *, commit_by_default: bool = True) -> None:
+def add_change_arguments(parser: argparse.ArgumentParser, *, commit_by_default: bool = True,
+                         branch_option: str = "--branch") -> None:
     """Options every command that changes the repository shares. Changes
     that deploy something commit by default (a reviewed pull request);
-    `register` only records a fact and edits files unless asked to commit."""
+    `register` only records a fact and edits files unless asked to commit.
+    ``branch_option`` renames --branch for a command whose own --branch
+    means something else (`init --branch` is the branch the engines sync)."""
     add_repo_argument(parser)
     git = parser.add_argument_group("git")
     if commit_by_default:
@@ -34,7 +38,7 @@ def add_change_arguments(parser: argparse.ArgumentParser, *, commit_by_default: 
         git.add_argument("--commit", dest="commit", action="store_true",
                          help="commit the change on a new branch (default: only edit the files)")
     parser.set_defaults(commit=commit_by_default)
-    git.add_argument("--branch", help="name of the branch to create (default: derived from the change)")
+    git.add_argument(branch_option, dest="branch", help="name of the branch to create (default: derived from the change)")
     git.add_argument("--no-branch", action="store_true", help="commit on the current branch")
     git.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                      help="when another shipyard command is changing this work tree, wait up to SECONDS "
@@ -66,6 +70,9 @@ def command_line(args: argparse.Namespace) -> str:
 def run_change(args: argparse.Namespace, make_plan: Callable[[Repository], Plan]) -> int:
     """Lock, repair, check the work tree, plan, apply, print: the shared
     body of every command that changes the repository."""
+    for report in (args.pr_title, args.pr_body):
+        if report is not None:
+            check_report_path(report)
     repo = repository(args)
     options = git_options(args)
     outcome = change(repo, make_plan, options, command=command_line(args), wait=args.wait,

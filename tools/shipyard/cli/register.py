@@ -1,7 +1,8 @@
 """Register a trained model version in models/<model>/model.yaml and
-generate its version components; the last step of a training pipeline. It edits files only; --commit makes
-a branch and a commit for a pull request.
+generate its version components; the last step of a training pipeline. It
+edits files only; --commit makes a branch and a commit for a pull request.
 
+Examples:
   shipyard register iris --version 1.1.0 --uri gs://bucket/iris/1.1.0 \\
       --metrics metrics.json --sha256 <hex> --pipeline-run <run id>
   shipyard register iris --sync      # regenerate components from model.yaml

@@ -1,4 +1,5 @@
-"""Print the deterministic rendered manifests of an overlay, a cluster entry point or a folder."""
+"""Print the deterministic rendered manifests of an overlay, a cluster entry
+point or a folder."""
 
 from __future__ import annotations
 

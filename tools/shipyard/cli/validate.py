@@ -1,4 +1,5 @@
-"""Render every overlay and cluster entry point (or the PATHs given) and check them.
+"""Render every overlay and cluster entry point (or the PATHs given) and
+check them.
 
 Exit 0 when clean, 1 with findings, 2 on a usage or environment error.
 """

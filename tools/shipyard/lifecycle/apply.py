@@ -83,10 +83,11 @@ def apply(repo: Repository, plan: Plan, options: GitOptions | None = None, *, st
         _require_up_to_date(repo, rels)
         head = git.head(root)
         origin = git.current_branch(root) or head
+    else:
+        head = _head_if_any(root)  # so a repair can tell whether the user committed since
     journal = begin_journal(repo, plan, changed, command=command, commit=options.commit, head=head,
-                             origin=origin, branch=branch)
+                            origin=origin, branch=branch)
     transaction = FileTransaction()
-    staged = False
     try:
         # The "before" render reads the same files the new branch starts
         # from, so it runs while the branch is being made.
@@ -118,22 +119,92 @@ def apply(repo: Repository, plan: Plan, options: GitOptions | None = None, *, st
         commit = None
         if options.commit:
             stop.check()
-            staged = True
             commit = git.commit(root, rels, plan.title + "\n\n" + commit_body(plan))
-    except BaseException:
-        # put everything back; if that fails too, the journal stays for the next run
-        if staged:
-            git.git(root, "reset", "--quiet", "--", *rels, check=False)
-        transaction.rollback()
-        if branch is not None and git.current_branch(root) == branch:
-            git.abandon_branch(root, branch, origin)
-        elif branch is not None and git.rev(root, f"refs/heads/{branch}") == head:
-            git.delete_branch(root, branch)
-        end_journal(journal)
+    except BaseException as failure:
+        with stop.shield():
+            _settle(repo, plan, changed, transaction, journal, failure, head=head, origin=origin, branch=branch,
+                    commit=options.commit)
         raise
     end_journal(journal)
     out_branch = (branch or git.current_branch(root)) if options.commit else None
     return Outcome(plan, rels, plan.title, body, branch=out_branch, commit=commit)
+
+
+def _head_if_any(root: Path) -> str | None:
+    """HEAD's commit, or None outside a git work tree (or before its first commit)."""
+    try:
+        return git.rev(root, "HEAD")
+    except ShipyardError:
+        return None
+
+
+def _committed(repo: Repository, changed: dict[Path, str], head: str | None) -> str | None:
+    """The commit this change made, when it got that far: HEAD moved past
+    where it started and holds every file as the change wrote it."""
+    now = _head_if_any(repo.root)
+    if head is None or now is None or now == head:
+        return None
+    if all(git.show(repo.root, "HEAD", repo.rel(path)) == text for path, text in changed.items()):
+        return now
+    return None
+
+
+def _settle(repo: Repository, plan: Plan, changed: dict[Path, str], transaction: FileTransaction, journal: Path,
+            failure: BaseException, *, head: str | None, origin: str | None, branch: str | None, commit: bool) -> None:
+    """After ``failure``: when the commit was made (a second signal can land
+    just after it), keep it, the files match it; otherwise put the index,
+    the files and the branch back. Each step is tried even when an earlier
+    one fails; when any fails, the journal stays for the next run, and the
+    error says what failed first and the state the work tree is in."""
+    root = repo.root
+    rels = [repo.rel(p) for p in changed]
+    if commit and (made := _committed(repo, changed, head)) is not None:
+        end_journal(journal)
+        where = git.current_branch(root) or "HEAD"
+        raise ShipyardError(
+            f"{_reason(failure)}, after the change was committed ({made[:12]} on {where}); nothing to put back",
+            hint="the change is complete: push the branch or open the pull request as usual", check=git.BUSY,
+        ) from None
+    problems: list[str] = []
+
+    def attempt(step: str, action: Callable[[], object]) -> None:
+        try:
+            action()
+        except (ShipyardError, OSError) as exc:
+            text = exc.message if isinstance(exc, ShipyardError) else str(exc)
+            problems.append(f"{step}: {text.splitlines()[0] if text else type(exc).__name__}")
+
+    if commit:
+        attempt("unstaging the files", lambda: git.git(root, "reset", "--quiet", "--", *rels, check=False))
+    attempt("putting the files back", transaction.rollback)
+    if branch is not None:
+        if git.current_branch(root) == branch:
+            attempt(f"switching back to {origin}", lambda: git.abandon_branch(root, branch, origin))
+        elif git.rev(root, f"refs/heads/{branch}") == head:
+            attempt(f"deleting branch {branch}", lambda: git.delete_branch(root, branch))
+    if not problems:
+        end_journal(journal)
+        return
+    here = git.current_branch(root) or "a detached HEAD"
+    left = [rel for path, rel in zip(changed, rels) if read_or_none(path) != transaction.original(path)]
+    cause = failure.hint if isinstance(failure, ShipyardError) and failure.hint else \
+        "fix the cause (a stale .git/index.lock, a full or read-only disk)"
+    raise ShipyardError(
+        f"{_reason(failure).splitlines()[0]}; putting things back failed too ({'; '.join(problems)}). Now: on {here}"
+        + (f", {', '.join(left)} still changed" if left else ", every file as it was"),
+        hint=f"{cause}; then any shipyard command that changes the repository repairs the rest from the record "
+             f"it kept ({journal})",
+        check=git.BUSY,
+    ) from None
+
+
+def _reason(failure: BaseException) -> str:
+    """What stopped the change, in the words of its own error."""
+    if isinstance(failure, ShipyardError):
+        return failure.message
+    if isinstance(failure, OSError):
+        return f"{failure.strerror or failure}" + (f": {failure.filename}" if failure.filename else "")
+    return type(failure).__name__
 
 
 def _branch_name(repo: Repository, plan: Plan, options: GitOptions) -> str | None:

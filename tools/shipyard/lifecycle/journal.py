@@ -104,6 +104,11 @@ def recover(repo: Repository) -> list[str]:
     if head and now is not None and now != head:
         # HEAD moved: the interrupted run made its commit, or someone has moved on by hand since
         end_journal(path)
+        if not data.get("commit"):
+            left = [rel for rel, _before, after in recorded if read_or_none(root / rel) == after]
+            return [f"{who} was stopped half-way, and HEAD has moved since ({head[:12]} -> {now[:12]}): its files "
+                    "were left as they are" + (f" ({', '.join(left)} as it wrote them)" if left else "")
+                    + "; record dropped, check `git status`"]
         done = all(git.show(root, "HEAD", rel) == after for rel, _, after in recorded)
         if done:
             return [f"{who} had committed its change ({now[:12]}); nothing to repair"]
@@ -119,6 +124,16 @@ def recover(repo: Repository) -> list[str]:
         raise ShipyardError(
             f"{who} was stopped half-way, and {', '.join(edited)} changed since; nothing was touched",
             hint=", ".join(steps), check=git.BUSY)
+    if head and not data.get("commit"):
+        staged = [rel for rel, before, after in recorded
+                  if after != before and read_or_none(root / rel) == after and git.show(root, "", rel) == after
+                  and git.show(root, "HEAD", rel) != after]
+        if staged:
+            raise ShipyardError(
+                f"{who} was stopped half-way, and {', '.join(staged)} as it wrote {'it' if len(staged) == 1 else 'them'} "
+                "is staged (git add) since: it may be kept on purpose, so nothing was touched",
+                hint=f"commit or unstage {'it' if len(staged) == 1 else 'them'} (git restore --staged), "
+                     f"then delete {path} and run again", check=git.BUSY)
     if data.get("commit"):
         git.git(root, "reset", "--quiet", "--", *rels, what="unstaging the interrupted change")
     restored = 0

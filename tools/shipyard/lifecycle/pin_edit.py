@@ -18,6 +18,7 @@ from ruamel.yaml.tokens import CommentToken
 
 from shipyard import ids
 from shipyard.errors import ShipyardError
+from shipyard.files import read_exact
 from shipyard.lifecycle.yaml_edit import dump_round_trip, load_round_trip
 from shipyard.models import SELDON_GROUP, SELDON_KIND
 from shipyard.models.components import component_dir
@@ -221,7 +222,7 @@ def add_to_env_models(repo: Repository, env: str, model: str) -> tuple[Path, str
     (sorted in), or None when it already does."""
     path = env_models_dir(repo, env) / "kustomization.yaml"
     rel = repo.rel(path)
-    text = path.read_text(encoding="utf-8")
+    text = read_exact(path)
     rt, data = load_round_trip(text, rel)
     if not isinstance(data, CommentedMap):
         raise ShipyardError("expected a kustomization (a mapping)", file=rel, line=1, check=ids.USAGE)

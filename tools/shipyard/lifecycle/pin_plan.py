@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from shipyard.errors import ShipyardError
+from shipyard.files import read_exact
 from shipyard.lifecycle.guards import pin_file, refuse
 from shipyard.lifecycle.pin_edit import PinState, add_to_env_models, edit_pin_text, new_pin_text
 from shipyard.lifecycle.plan import Plan, Rendered, Verify
@@ -64,7 +65,7 @@ def pin_plan(repo: Repository, model: Model, env: str, current: Pin | None, stat
         if added:
             files[added[0]] = added[1]
     else:
-        text = pin_path.read_text(encoding="utf-8")
+        text = read_exact(pin_path)
         new = edit_pin_text(repo, env, model.name, text, state)
         if new != text:
             files[pin_path] = new

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from shipyard.files import atomic_write
+from shipyard.files import write_report
 from shipyard.lifecycle.plan import Outcome, Plan
 from shipyard.models.spec import Model, Version
 
@@ -146,7 +146,8 @@ def commit_body(plan: Plan) -> str:
 
 
 def write_pr_files(outcome: Outcome, title_file: Path | None, body_file: Path | None) -> None:
+    """--pr-title and --pr-body, written like every report a user names."""
     if title_file is not None:
-        atomic_write(title_file, outcome.title + "\n")
+        write_report(title_file, outcome.title + "\n")
     if body_file is not None:
-        atomic_write(body_file, outcome.body)
+        write_report(body_file, outcome.body)

@@ -55,6 +55,7 @@ def plan_promote(
                                 hint=f"pass --version; registered: {', '.join(v.version for v in model.versions) or 'none'}",
                                 check=ids.USAGE)
     target = model.get(version)
+    refuse(rules.uri_without_credentials(model.name, target.version, target.model_uri, at=(model.rel, target.line)))
     refuse(rules.reachable(model, target, env))
     refuse(rules.gate(model, target, env))
     forced: list[str] = []

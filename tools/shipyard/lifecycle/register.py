@@ -12,7 +12,7 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap
 
 from shipyard import ids
-from shipyard.files import atomic_write
+from shipyard.files import atomic_write, read_exact
 from shipyard.errors import ShipyardError
 from shipyard.lifecycle.pin_edit import relative_to_folder
 from shipyard.lifecycle.plan import Plan, Rendered, Verify
@@ -20,6 +20,7 @@ from shipyard.lifecycle.pr_body import compare_table, version_lines
 from shipyard.lifecycle.yaml_edit import dump_round_trip, load_round_trip, read_or_none
 from shipyard.load import load_located, read_text
 from shipyard.models.components import component_dir, component_text, expected_components
+from shipyard.models import rules
 from shipyard.models.rules import seldon_deployments
 from shipyard.models.spec import (Model, build_model, load_model, model_file, parse_model_text, require_model_name,
                                   schema_problems, semantic_problems)
@@ -103,6 +104,9 @@ def plan_register(
     with the same facts is a no-op, with different facts an error."""
     require_model_name(repo, model_name)
     model = load_model(repo, model_name)
+    credential = rules.uri_without_credentials(model_name, version, uri, at=(model.rel, 1))
+    if credential is not None:
+        raise credential.error(hint=f"--uri: {credential.hint}")
     existing = model.find(version)
     if existing is not None:
         same = existing.model_uri == uri and existing.metrics == {k: float(v) for k, v in metrics.items()} \
@@ -125,7 +129,7 @@ def plan_register(
         entry["pipelineRun"] = pipeline_run
     entry["created"] = created or datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     path = model_file(repo, model_name)
-    text = path.read_text(encoding="utf-8")
+    text = read_exact(path)
     rt, data = load_round_trip(text, model.rel)
     data["spec"]["versions"].append(entry)
     new_text = dump_round_trip(rt, data)

@@ -24,6 +24,17 @@ class StopFlag:
 
     def __init__(self) -> None:
         self.signum: int | None = None
+        self.shielded = False  # while a failed change is put back: later signals only count
+
+    @contextmanager
+    def shield(self) -> Iterator["StopFlag"]:
+        """Put back a failed change without being interrupted again: signals
+        that arrive meanwhile are noted, not raised."""
+        self.shielded = True
+        try:
+            yield self
+        finally:
+            self.shielded = False
 
     def check(self) -> None:
         """Raise `Interrupted` at a safe point if a signal arrived."""
@@ -40,7 +51,7 @@ class StopFlag:
             return
 
         def handler(signum: int, _frame: Any) -> None:
-            if self.signum is not None:
+            if self.signum is not None and not self.shielded:
                 raise Interrupted(f"stopped by a second {signal.Signals(signum).name}",
                                   hint="run the command again: it repairs what was left half-done",
                                   check=git.BUSY)

@@ -7,6 +7,7 @@ only writes.
 from __future__ import annotations
 
 import io
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,12 @@ from ruamel.yaml.error import YAMLError as RuamelError
 
 from shipyard import ids
 from shipyard.errors import ShipyardError
+from shipyard.files import read_exact
 from shipyard.load import load_located
+
+BOM = "\ufeff"
+# How each loaded text was written, so the edit is written back the same way.
+_STYLE: "weakref.WeakKeyDictionary[YAML, tuple[bool, str]]" = weakref.WeakKeyDictionary()
 
 def _yaml_for(text: str) -> YAML:
     """A round-trip YAML that writes sequences and mappings the way this
@@ -53,9 +59,13 @@ def load_round_trip(text: str, rel: str) -> tuple[YAML, Any]:
     """``text`` as ruamel's round-trip data, after the bounded loader read
     it (malformed YAML, alias bombs and absurd nesting stop there first)."""
     load_located(text, rel)
-    rt = _yaml_for(text)
+    bom = text.startswith(BOM)
+    newline = "\r\n" if "\r\n" in text else "\n"
+    plain = text.removeprefix(BOM).replace("\r\n", "\n")
+    rt = _yaml_for(plain)
+    _STYLE[rt] = (bom, newline)
     try:
-        return rt, rt.load(text)
+        return rt, rt.load(plain)
     except RuamelError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ShipyardError(f"invalid YAML: {getattr(exc, 'problem', exc)}", file=rel,
@@ -63,12 +73,17 @@ def load_round_trip(text: str, rel: str) -> tuple[YAML, Any]:
 
 
 def dump_round_trip(rt: YAML, data: Any) -> str:
-    """The edited data as text, in the file's own indentation style."""
+    """The edited data as text, in the file's own style: its indentation,
+    its line endings (CRLF stays CRLF) and its byte-order mark."""
     out = io.StringIO()
     rt.dump(data, out)
-    return out.getvalue()
+    text = out.getvalue()
+    bom, newline = _STYLE.get(rt, (False, "\n"))
+    if newline != "\n":
+        text = text.replace("\n", newline)
+    return (BOM + text) if bom else text
 
 
 def read_or_none(path: Path) -> str | None:
     """A file's text, or None when it does not exist (yet)."""
-    return path.read_text(encoding="utf-8") if path.is_file() else None
+    return read_exact(path) if path.is_file() else None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from shipyard.credentials import uri_credential
 from shipyard.models import CANARY_PREDICTOR, SELDON_GROUP, SELDON_KIND
 from shipyard.models.problem import Problem
 from shipyard.models.spec import Model, Version
@@ -49,6 +50,19 @@ def reachable(model: Model, version: Version, env: str, *, at: Where | None = No
     return Problem("SY508", file, line,
                    f"{model.name} {version.version} lives at {version.model_uri}, a local folder no cluster in {env} can read",
                    hint="publish the artifact to gs://, s3://, https:// or a PVC and register it as a new version")
+
+
+def uri_without_credentials(model: str, version: str, uri: str, *, at: Where) -> Problem | None:
+    """SY321, the rule `validate` applies to every rendered URI: a modelUri
+    never carries a credential (a user:password, a signed query string, a
+    key), since what is registered is committed to git."""
+    what = uri_credential(uri)
+    if what is None:
+        return None
+    return Problem("SY321", at[0], at[1],
+                   f"the modelUri of {model} {version} carries {what}; credentials never go into git",
+                   hint="register the plain URI (s3://bucket/path, gs://bucket/path) and give the cluster its "
+                        "credentials through a Secret named by envSecretRefName (docs/security.md)")
 
 
 def promotion_order(model: Model, version: str, env: str, previous_env: str | None, previous_runs: str | None,

@@ -10,7 +10,7 @@ the files look like.
 from __future__ import annotations
 
 import copy
-
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +23,7 @@ from shipyard.render import helm as helm_mod
 from shipyard.render import kustomize, preflight
 from shipyard.render.binaries import Binaries, find_binaries
 from shipyard.render.cache import RenderCache
-from shipyard.render.deps import local_inputs
+from shipyard.render.deps import local_inputs, read_kustomization
 from shipyard.render.helm import ChartRef, Helm
 from shipyard.render.mirror import Mirror
 from shipyard.render.scope import cluster_scoped_kinds, set_default_namespace
@@ -58,6 +58,38 @@ def _resolve(root: Path, rel: Path) -> Path | None:
         return (root / rel).resolve()
     except (OSError, ValueError, RuntimeError):
         return None
+
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def folder_inputs(folder: Path) -> list[tuple[str, Path]]:
+    """What a plain folder holds for a render, sorted by path: ("file", a
+    manifest) and ("kustomization", a subfolder with a kustomization file,
+    not descended into: its files are that build's inputs). Skipped: a
+    kustomize Component (it cannot be built alone, kustomize refuses; it is
+    checked in the kustomizations that include it), a Helm chart (a folder
+    with Chart.yaml: its templates are not YAML until helm renders them,
+    where a HelmRelease or an Application names the chart), and hidden
+    files and folders (.git, .venv, a cache, a .github of workflows).
+    Symlinked folders are not followed (a link back up would never end)."""
+    found: list[tuple[str, Path]] = []
+    for current, folders, files in os.walk(folder):
+        here = Path(current)
+        kept = []
+        for name in sorted(folders):
+            kfile = kustomize.kustomization_file(here / name)
+            if name.startswith(".") or (here / name / "Chart.yaml").is_file() or (
+                    kfile and read_kustomization(kfile).get("kind") == "Component"):
+                continue
+            if kfile:
+                found.append(("kustomization", here / name))
+            else:
+                kept.append(name)
+        folders[:] = kept
+        found += [("file", here / name) for name in files
+                  if not name.startswith(".") and name.endswith(MANIFEST_SUFFIXES) and (here / name).is_file()]
+    return sorted(found, key=lambda item: item[1])
 
 
 def same_repo(url: str, other: str) -> bool:
@@ -127,6 +159,23 @@ class Renderer:
                 self.cache.put(key, records)
             self._memo[rel_path] = records
             return records
+
+    def kustomize_objects(self, rel_path: str, target: str, result: Expansion) -> list[K8sObject]:
+        """The objects of ``kustomize build <rel_path>`` for ``target``; the
+        duplicate keys of its kustomization files and patches, which kustomize
+        drops without a word, go to ``result`` as findings first (on a cached
+        render too). When kustomize then fails, its error's hint names the
+        first of them: a value it dropped is a likely cause."""
+        duplicates = preflight.duplicate_keys(self.repo.root / rel_path, self.repo.root, target=target)
+        result.findings += duplicates
+        try:
+            records = self.kustomize_records(rel_path)
+        except ShipyardError as exc:
+            if duplicates:
+                note = f"{duplicates[0].location} may be why: {duplicates[0].message}"
+                exc.hint = f"{exc.hint}; {note}" if exc.hint else note
+            raise
+        return self.to_objects(records, target)
 
     def kustomize_bodies(self, rel_path: str) -> list[dict[str, Any]]:
         """The plain objects of ``kustomize build <rel_path>`` (cached like
@@ -204,6 +253,23 @@ class Renderer:
                 findings += found
         return objects, findings
 
+    def folder_objects(self, rel: str, target: str, result: Expansion) -> list[K8sObject]:
+        """A folder named on the command line that has no kustomization file,
+        read as what a GitOps engine would apply from it: every manifest in it
+        and in its subfolders, and each subfolder with a kustomization file
+        built by kustomize as a whole (its files are inputs of that build,
+        not manifests), as Flux does for a path without a kustomization file.
+        A credential two folders down is checked like one at the top."""
+        objects: list[K8sObject] = []
+        for kind, path in folder_inputs(self.repo.root / rel):
+            if kind == "kustomization":
+                objects += self.kustomize_objects(self.repo.rel(path), target, result)
+            else:
+                found, findings = self.file_objects(self.repo.rel(path), target)
+                objects += found
+                result.findings += findings
+        return objects
+
     # -- targets ----------------------------------------------------------
 
     def render_path(self, rel: str, target: str, kube_version: str) -> Expansion:
@@ -215,10 +281,9 @@ class Renderer:
             objects, findings = self.file_objects(rel, target)
             result.findings += findings
         elif path.is_dir() and kustomize.kustomization_file(path):
-            objects = self.to_objects(self.kustomize_records(rel), target)
+            objects = self.kustomize_objects(rel, target, result)
         elif path.is_dir():
-            objects, findings = self.directory_objects(rel, target, recurse=False)
-            result.findings += findings
+            objects = self.folder_objects(rel, target, result)
         else:
             raise ShipyardError(f"{rel}: no such file or folder", file=rel, check="SY900")
         self.expand(objects, target=target, kube_version=kube_version, result=result, seen={rel})
@@ -299,7 +364,7 @@ class Renderer:
         sub_target = f"{target} > Kustomization {obj.namespace}/{obj.name}"
         path = self.repo.root / rel
         if kustomize.kustomization_file(path):
-            objects = self.to_objects(self.kustomize_records(rel), sub_target)
+            objects = self.kustomize_objects(rel, sub_target, result)
         else:
             objects, findings = self.directory_objects(rel, sub_target, recurse=True)
             result.findings += findings
@@ -406,7 +471,7 @@ class Renderer:
                 seen.add(rel)
                 folder = self.repo.root / rel
                 if kustomize.kustomization_file(folder):
-                    objects = self.to_objects(self.kustomize_records(rel), sub_target)
+                    objects = self.kustomize_objects(rel, sub_target, result)
                 else:
                     recurse = bool(_map(source.get("directory")).get("recurse"))
                     objects, findings = self.directory_objects(rel, sub_target, recurse)

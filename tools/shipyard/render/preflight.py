@@ -23,10 +23,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from shipyard.errors import RenderError, ShipyardError
+from shipyard.findings import Finding
 from shipyard.files import line_of_entry
+from shipyard.objects import JsonPath
 from shipyard.render.deps import is_remote, resolve
 from shipyard.render.kustomize import kustomization_file
 
@@ -214,3 +216,200 @@ def explain(error: ShipyardError, path: Path, root: Path, *, label: str, mirror:
         line = next(filter(None, (line_of_entry(kfile, key) for key in _PATCH_KEYS)), None)
     return RenderError(f"kustomize build {label} failed: {cause}", file=file, line=line, check=error.check,
                        hint=hint or "fix that kustomization; `kubectl kustomize` on its folder shows kustomize's full message")
+
+
+# --------------------------------------------------------------------------
+# Duplicate keys: values kustomize drops without a word.
+#
+# kustomize reads a kustomization file and a JSON 6902 patch keeping the
+# last of two equal keys (`resources:` written twice builds only the second
+# list; two `path:` in one op apply it to the second path), and a
+# strategic-merge patch keeping the first (kustomize v5.7.1, measured by
+# tests/hardening/test_bad_kustomizations.py). Either way it builds and says
+# nothing. These are findings (SY103), as for manifests: what kustomize
+# builds is well defined, so the render goes on and its objects are checked,
+# and each finding says which of the values was used.
+
+_BLOCK_LITERAL = re.compile(r"(?:^|[\s:])\|[1-9]?[-+]?[1-9]?\s*(?:#.*)?$")
+_HINT = ("keep one of the keys: kustomize keeps the last value of a key in a kustomization file or a JSON patch, "
+         "the first in a strategic-merge patch, and drops the others silently")
+
+LineMap = Callable[[int], int]
+"""A line of a parsed text -> the line of the file a person edits."""
+
+
+def _same_line(line: int) -> int:
+    """The LineMap of a text that is the whole file."""
+    return line
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """One document, with the duplicate keys the loader saw while reading it:
+    (path of the key, its line, line of the first one), lines of the text."""
+
+    body: Any
+    duplicates: list[tuple[JsonPath, int, int]]
+    line_of: Callable[[JsonPath], int | None]
+
+
+def _parse(text: str, rel: str) -> list[_Parsed] | None:
+    """The non-empty documents of ``text``, or None when it is not valid
+    YAML (check_tree and kustomize report that, with their own message).
+
+    ``load_documents``, the loader's public reader of plain YAML, keeps the
+    values kustomize would keep and drops what it noticed about duplicates;
+    its document records hold them, so they are read from there."""
+    from shipyard.load import _documents  # late: the loader is heavy to import
+
+    try:
+        documents = _documents(text, rel)
+    except ShipyardError:
+        return None
+    return [_Parsed(d.body, d.duplicates, d.lines) for d in documents if d.body is not None]
+
+
+def _parse_file(file: Path, rel: str) -> list[_Parsed] | None:
+    from shipyard.load import read_text
+
+    try:
+        text = read_text(file, rel)
+    except ShipyardError:
+        return None
+    return _parse(text, rel)
+
+
+@dataclass(frozen=True)
+class _Patch:
+    """One patch a kustomization names, inline (``text``) or in its own file."""
+
+    entry: str  # "patches[1]", "patchesStrategicMerge[0]", ...
+    json6902: bool | None  # None: decided by its content, as kustomize does (a list of operations is a JSON patch)
+    text: str | None = None
+    lines: LineMap = _same_line  # for inline text: its lines -> the kustomization's
+    file: Path | None = None
+
+
+def duplicate_keys(path: Path, root: Path, *, target: str = "") -> list[Finding]:
+    """SY103 findings for the duplicate keys of the kustomization at ``path``
+    and of every local base and component it reaches, in the kustomization
+    files and in their patches (inline or in a file of their own), found
+    before kustomize runs. Never raises: what cannot be read is left to
+    ``check_tree`` and kustomize, which report it as the error it is."""
+    root = root.resolve()
+    findings: list[Finding] = []
+    pending = [start] if (start := resolve(path)) is not None else []
+    seen: set[Path] = set()
+    while pending and len(seen) < MAX_VISITS:
+        folder = pending.pop()
+        if folder in seen:
+            continue
+        seen.add(folder)
+        kfile = kustomization_file(folder) if _is(Path.is_dir, folder) else None
+        if kfile is None:
+            continue
+        rel = _rel(kfile, root)
+        parsed = _parse_file(kfile, rel)
+        if not parsed or not isinstance(parsed[0].body, dict):
+            continue
+        kustomization = parsed[0]
+        findings += _duplicate_findings(kustomization.duplicates, rel, target, where="", keeps_first=False,
+                                        lines=_same_line)
+        for patch in _patches(kustomization, kfile):
+            findings += _patch_duplicates(patch, folder, root, rel, target)
+        for ref in _refs(kustomization.body):
+            sub = resolve(folder / ref.value) if ref.may_be_folder else None
+            if sub is not None and _is(Path.is_dir, sub):
+                pending.append(sub)
+    return findings
+
+
+def _is(test: Callable[[Path], bool], path: Path) -> bool:
+    """``test(path)``, False when the path cannot even be looked at (a name
+    too long for the file system): check_tree and kustomize report that."""
+    try:
+        return test(path)
+    except (OSError, ValueError):
+        return False
+
+
+def _duplicate_findings(duplicates: list[tuple[JsonPath, int, int]], rel: str, target: str, *, where: str,
+                        keeps_first: bool, lines: LineMap) -> list[Finding]:
+    """One finding per repeated key, at its line, saying which occurrence
+    kustomize uses: the first (strategic-merge patches) or the last."""
+    from shipyard.load import format_path
+
+    last: dict[tuple[JsonPath, int], int] = {}
+    for key_path, line, first in duplicates:
+        last[(key_path, first)] = max(line, last.get((key_path, first), 0))
+    findings = []
+    for key_path, line, first in duplicates:
+        used = "applies the first one and ignores this one" if keeps_first else \
+            f"keeps the last one (line {lines(last[(key_path, first)])}) and ignores the others"
+        findings.append(Finding(
+            "SY103", f"duplicate key {format_path(key_path)}{where} (first at line {lines(first)}): kustomize {used}",
+            file=rel, line=lines(line), hint=_HINT, target=target))
+    return findings
+
+
+def _patches(kustomization: _Parsed, kfile: Path) -> list[_Patch]:
+    """Every patch a kustomization names, inline or by file, in the order written."""
+    body: dict[str, Any] = kustomization.body
+    out: list[_Patch] = []
+    for field in ("patches", "patchesJson6902"):
+        kind = True if field == "patchesJson6902" else None
+        for index, item in enumerate(_items(body.get(field))):
+            if not isinstance(item, dict):
+                continue
+            entry = f"{field}[{index}]"
+            if isinstance(item.get("patch"), str):
+                lines = _inline_lines(kustomization, kfile, (field, index, "patch"))
+                out.append(_Patch(entry, kind, text=item["patch"], lines=lines))
+            elif isinstance(item.get("path"), str) and item["path"].strip() and not is_remote(item["path"]):
+                out.append(_Patch(entry, kind, file=Path(item["path"].strip())))
+    for index, item in enumerate(_items(body.get("patchesStrategicMerge"))):
+        if not isinstance(item, str) or not item.strip():
+            continue
+        entry = f"patchesStrategicMerge[{index}]"
+        if "\n" in item.strip():
+            lines = _inline_lines(kustomization, kfile, ("patchesStrategicMerge", index))
+            out.append(_Patch(entry, False, text=item, lines=lines))
+        elif not is_remote(item):
+            out.append(_Patch(entry, False, file=Path(item.strip())))
+    return out
+
+
+def _inline_lines(kustomization: _Parsed, kfile: Path, field_path: JsonPath) -> LineMap:
+    """Where the lines of an inline patch are in the kustomization: a
+    literal block (``patch: |``) starts on the line after its entry and
+    keeps the file's lines; any other form is placed at its entry's line."""
+    entry_line = kustomization.line_of(field_path) or 0
+    try:
+        written = kfile.read_text(encoding="utf-8").splitlines()[entry_line - 1] if entry_line else ""
+    except (OSError, UnicodeDecodeError, IndexError):
+        written = ""
+    if _BLOCK_LITERAL.search(written):
+        return lambda line: entry_line + line
+    return lambda _line: entry_line
+
+
+def _patch_duplicates(patch: _Patch, folder: Path, root: Path, kfile_rel: str, target: str) -> list[Finding]:
+    """Duplicate keys inside one patch, at the line a person edits: the
+    patch file's own, or the kustomization's for an inline patch."""
+    lines: LineMap
+    if patch.file is not None:
+        file = resolve(folder / patch.file)
+        if file is None or not _is(Path.is_file, file):
+            return []  # check_tree reports it
+        rel, lines, named = _rel(file, root), _same_line, f"{patch.entry} in {kfile_rel}"
+        documents = _parse_file(file, rel)
+    else:
+        rel, lines, named = kfile_rel, patch.lines, patch.entry
+        documents = _parse(patch.text or "", f"{kfile_rel} {patch.entry}")
+    out: list[Finding] = []
+    for document in documents or []:
+        json6902 = patch.json6902 if patch.json6902 is not None else isinstance(document.body, list)
+        kind = "JSON patch" if json6902 else "strategic-merge patch"
+        out += _duplicate_findings(document.duplicates, rel, target, where=f" in the {kind} of {named}",
+                                   keeps_first=not json6902, lines=lines)
+    return out

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 from typing import Any, Dict, Iterable, List, Optional
 
 import joblib  # type: ignore[import-not-found]
@@ -78,7 +79,7 @@ class SKLearnServer:
         self.method = method
         self.expected_sha256 = sha256.lower()
         self.ready = False
-        self.rows_served = 0
+        self._unreported = threading.local()  # rows this thread predicted since its last metrics() call
         self._estimator: Any = None
         self.load()  # eagerly, as SKLEARN_SERVER does: a bad artifact fails before the server listens
 
@@ -117,7 +118,7 @@ class SKLearnServer:
     def predict(self, X: Any, features_names: Optional[Iterable[str]] = None, meta: Optional[Dict[str, Any]] = None) -> np.ndarray:
         rows = self._validated(X)
         result = getattr(self._estimator, self.method)(rows)
-        self.rows_served += len(rows)
+        self._unreported.rows = getattr(self._unreported, "rows", 0) + len(rows)
         return np.asarray(result)
 
     def class_names(self) -> List[str]:
@@ -127,7 +128,19 @@ class SKLearnServer:
         return [str(c) for c in classes]
 
     def metrics(self) -> List[Dict[str, Any]]:
-        return [{"type": "GAUGE", "key": "shipyard_rows_served", "value": self.rows_served}]
+        """``shipyard_rows_served``, a Prometheus counter (exposed as
+        ``shipyard_rows_served_total``) of the rows predicted.
+
+        seldon-core calls this after every request, in the thread that served
+        it, and adds a COUNTER's value to what the counter holds: the value is
+        the increment (this request's rows), never the running total, which
+        would be added again on every call. A request that predicted nothing
+        (a health check, a refused input) reports nothing."""
+        rows = getattr(self._unreported, "rows", 0)
+        self._unreported.rows = 0
+        if not rows:
+            return []
+        return [{"type": "COUNTER", "key": "shipyard_rows_served", "value": rows}]
 
     def health_status(self) -> Dict[str, Any]:
         if not self.ready:
