@@ -30,6 +30,17 @@ ERRORS = [
     ("malformed", "SY910", "k/malformed/kustomization.yaml", 5, "mapping values are not allowed"),
     ("tabs", "SY910", "k/tabs/kustomization.yaml", 4, "a tab character"),
     ("alias-bomb", "SY911", "k/alias-bomb/kustomization.yaml", 5, "aliases expand beyond the size limit"),
+    # every file kustomize reads, and every inline YAML text, goes through the bounded loader first
+    ("resource-alias-bomb", "SY911", "k/resource-alias-bomb/configmap.yaml", 6, "aliases expand beyond the size limit"),
+    ("patch-alias-bomb", "SY911", "k/patch-alias-bomb/patch.yaml", 6, "aliases expand beyond the size limit"),
+    ("inline-patch-alias-bomb", "SY911", "k/inline-patch-alias-bomb/kustomization.yaml", 12,
+     "patches[0].patch: YAML aliases expand beyond the size limit"),
+    ("component-alias-bomb", "SY911", "k/component-alias-bomb/component/patch.yaml", 6,
+     "aliases expand beyond the size limit"),
+    ("inline-patch-malformed", "SY910", "k/inline-patch-malformed/kustomization.yaml", 14,
+     "patches[0].patch: invalid YAML: did not find expected ',' or ']' (at the end of patches[0].patch; "
+     "while parsing a flow sequence that starts at line 13)"),
+    ("big-integer", "SY910", "k/big-integer/configmap.yaml", 7, "has 5,000 digits, beyond the 4,300 the loader reads"),
     ("empty", "SY903", "k/empty/kustomization.yaml", 1, "the kustomization file is empty"),
     ("not-a-mapping", "SY903", "k/not-a-mapping/kustomization.yaml", 1, "a kustomization is a mapping"),
     # found by kustomize itself, explained
@@ -166,5 +177,6 @@ def test_every_corpus_kustomization_has_a_case() -> None:
     stored = {p.parent.relative_to(CORPUS / "repo" / "k").as_posix()
               for p in (CORPUS / "repo" / "k").rglob("kustomization.yaml")}
     covered = ({e[0] for e in ERRORS} | {d[0] for d in DUPLICATES}
-               | {"cycle-b", "escape", "symlink", "shared", "shared-again", "duplicate-key-breaks-build"})
+               | {"cycle-b", "escape", "symlink", "shared", "shared-again", "duplicate-key-breaks-build",
+                  "component-alias-bomb/component"})
     assert stored == covered

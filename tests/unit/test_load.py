@@ -274,3 +274,104 @@ def test_agrees_with_pyyaml_on_dumped_data(data: list[object]) -> None:
     text = yaml.dump_all(data, Dumper=yaml.CSafeDumper, explicit_start=True)
     expected = [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader) if d is not None]
     assert [doc for doc, _ in load_documents(text, "x.yaml")] == expected
+
+
+# --------------------------------------------------------------------------
+# The strict reader (load_located): an index of lines, dates, integers.
+
+LOCATED = """\
+base: &base
+  image: nginx
+  ports: [80, 443]
+app:
+  <<: *base
+  name: web
+  replicas: 2
+  containers:
+  - name: a
+    args:
+    - x
+  - &second
+    name: b
+copy: *second
+"""
+
+
+@pytest.mark.parametrize("path", [
+    (), ("base",), ("base", "image"), ("base", "ports", 1), ("app", "image"), ("app", "name"), ("app", "ports", 0),
+    ("app", "containers", 0, "args", 0), ("app", "containers", 1, "name"), ("copy", "name"), ("app", "missing", "x"),
+    ("app", "containers", 5), ("app", 0), ("base", "image", "deeper"),
+])
+def test_the_line_index_agrees_with_the_nodes(path: tuple[str | int, ...]) -> None:
+    """load_located answers from its index what a manifest's lazy re-parse
+    answers from the nodes, merges and aliases included."""
+    from shipyard.load import load_located
+
+    (manifest,) = load_text("apiVersion: v1\nkind: X\n" + LOCATED, "x.yaml").objects
+    located = load_located("apiVersion: v1\nkind: X\n" + LOCATED, "x.yaml")
+    assert located.line_of(path) == manifest.line_of(path)
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("2026-02-30", "day is out of range for month"),
+    ("2026-02-30T00:00:00Z", "day is out of range for month"),
+    ("0000-01-01", "year 0 is out of range"),
+    ("2026-01-01T24:00:00Z", "hour must be in 0..23"),
+    ("2026-01-01 10:00:61", "second must be in 0..59"),
+    ("2026-01-01T10:00:00+24:00", "offset must be a timedelta"),
+])
+def test_a_date_that_does_not_exist_is_refused_by_the_strict_reader(text: str, problem: str) -> None:
+    """ruamel.yaml, which edits these files, fails on them with a bare
+    ValueError; manifests keep them as strings, as Kubernetes does."""
+    from shipyard.load import load_located
+
+    with pytest.raises(ShipyardError) as raised:
+        load_located(f"a: 1\nwhen: {text}\n", "model.yaml")
+    assert (raised.value.check, raised.value.line) == (INVALID_YAML, 2)
+    assert raised.value.message.startswith(f"{text} is read as a date by YAML, and it is not one ({problem}")
+    (body, _), = load_documents(f"when: {text}\n", "x.yaml")
+    assert body == {"when": text}
+
+
+@pytest.mark.parametrize("text", ['"2026-02-30"', "2026-02-28", "2026-1-1", "2026-10-01T00:00:00Z", "v2026-02-30",
+                                  "2026-02-30x", "1.2.3"])
+def test_real_dates_and_quoted_or_other_text_pass_the_strict_reader(text: str) -> None:
+    from shipyard.load import load_located
+
+    assert load_located(f"when: {text}\n", "x.yaml").data == {"when": text.strip('"')}
+
+
+@pytest.mark.parametrize(("text", "ok"), [
+    ("1" * 4300, True), ("1" * 4301, False), ("-" + "9" * 5000, False), ("0x" + "f" * 3500, True),
+    ("0x" + "f" * 3600, False), ("0b" + "1" * 20000, False), ("0" + "7" * 6000, False), ("!!int " + "1" * 5000, False),
+    ("!!float 1" + "0" * 400, False),
+])
+def test_integers_past_what_python_converts(text: str, ok: bool) -> None:
+    """Python's int() and str() raise past 4,300 decimal digits: the loader
+    refuses such an integer with its line, in any base, instead."""
+    if ok:
+        (body, _), = load_documents(f"a: 1\nn: {text}\n", "x.yaml")
+        assert len(str(body["n"])) <= 4300
+        return
+    with pytest.raises(ShipyardError) as raised:
+        load_documents(f"a: 1\nn: {text}\n", "x.yaml")
+    assert (raised.value.check, raised.value.line) == (INVALID_YAML, 2)
+
+
+def test_the_alias_budget_counts_characters() -> None:
+    """A 100 KB string aliased 200 times expands to 20 MB from a 100 KB text."""
+    text = f"a: &a {'x' * 100_000}\nb: [{', '.join(['*a'] * 200)}]\n"
+    with pytest.raises(ShipyardError) as raised:
+        load_documents(text, "x.yaml")
+    assert (raised.value.check, raised.value.line) == (YAML_LIMIT, 2)
+    # the same aliases to a short string are nothing
+    (body, _), = load_documents(f"a: &a short\nb: [{', '.join(['*a'] * 200)}]\n", "x.yaml")
+    assert body["b"] == ["short"] * 200
+
+
+@pytest.mark.parametrize("text", ["[" * 201 + "]" * 201, '{"a": ' * 201 + "1" + "}" * 201,
+                                  "a:\n" + "".join("  " * i + "- \n" for i in range(1, 202))])
+def test_nesting_past_the_limit_in_any_form(text: str) -> None:
+    with pytest.raises(ShipyardError) as raised:
+        load_documents(text, "x.yaml")
+    assert raised.value.check == YAML_LIMIT and "nests more than 200 levels deep" in raised.value.message

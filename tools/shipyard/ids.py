@@ -86,7 +86,7 @@ _ENTRIES = (
         "YAML readers keep only the last of two equal keys, so the first value is silently lost; it is almost"
         " always a merge or copy-paste mistake.",
         "Remove one of the two keys.",
-        raised_in=("load", "render.preflight")),
+        raised_in=("lifecycle.register", "load", "render.preflight")),
     _id("SY104", Family.SCHEMA,
         "Not a Kubernetes object",
         "A document without apiVersion, kind or metadata.name cannot be applied; it is usually a values file "

@@ -17,9 +17,14 @@ collector is paused while a text loads (nothing built here forms cycles):
 with every object of a run kept alive, its passes doubled the load time.
 Measured on benchmarks/check_pipeline.py: about 2x PyYAML's CSafeLoader.
 
-Limits: alias expansion is bounded by the size of the text (an alias bomb is
-an error, not an hour of CPU), and nesting deeper than ``MAX_DEPTH`` is an
-error, checked before libyaml's recursive composer could overflow the stack.
+Limits, the same for every text: what aliases expand to is bounded by the
+size of the text, in characters (an alias bomb, or one large string aliased
+a thousand times, is an error, not an hour of CPU or a checker's minutes);
+nesting deeper than ``MAX_DEPTH`` is an error in YAML and JSON alike (and is
+measured first where libyaml's recursive composer could overflow the stack);
+an integer longer than Python converts is an error with its line; files are
+read within ``MAX_FILE_BYTES``. The strict reader (``load_located``) also
+refuses unquoted timestamps that name no date, for ruamel.yaml's sake.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ __all__ = [
     "load_text",
     "load_file",
     "load_documents",
+    "load_documents_located",
     "read_text",
     "file_size",
     "load_config",
@@ -405,7 +411,8 @@ class _LimitError(Exception):
     def __init__(self, message: str, node: Node, hint: str = "") -> None:
         super().__init__(message)
         self.node = node
-        self.hint = hint or "remove the recursive or exponential aliases (&anchor / *alias), or the deep nesting"
+        self.hint = hint or ("aliases (&anchor / *alias) may build no more than the text holds: remove those that "
+                             "repeat a large value, nest exponentially or refer to themselves")
 
 
 class _TooDeep(Exception):
@@ -766,9 +773,16 @@ def _collector_paused() -> Iterator[None]:
 def _documents(text: str, path: str, *, strict: bool = False) -> list[_Document]:
     """Every document of ``text``; JSON texts take json's C parser. A
     ``strict`` read (``load_located``) indexes every line at once and
-    refuses unquoted timestamps that name no date."""
-    with _collector_paused():
+    refuses unquoted timestamps that name no date. (The collector is paused
+    as ``_collector_paused`` does, written out: a validate run of 200,000
+    small generated files calls this 400,000 times.)"""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
         return _documents_of(text, path, strict)
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _documents_of(text: str, path: str, strict: bool) -> list[_Document]:
@@ -800,7 +814,9 @@ def _documents_of(text: str, path: str, strict: bool) -> list[_Document]:
         first = root.start_mark.line
         lines: Callable[[JsonPath], int | None]
         if strict:
-            lines = _IndexedLines(root, path)
+            if _may_hold_an_impossible_date(text):
+                _refuse_impossible_dates(root, path)
+            lines = _IndexedLines(root)
         else:
             lines = _DocumentLines(text, first, root.end_mark.line)
         out.append(_Document(body, first + 1, duplicates, lines))
@@ -824,132 +840,6 @@ def _scalar_line(root: Node, text: str) -> int:
         children = [v for pair in node.value for v in pair] if node.__class__ is MappingNode else node.value
         stack.extend(reversed(children))
     return root.start_mark.line + 1
-
-
-# --------------------------------------------------------------------------
-# The strict reader's lines: an index built once, from the nodes of the load.
-
-# A mapping's entries by key, a sequence's items by index: each the line of
-# the entry (the key's line, the item's line), or (that line, the entry's own
-# index) when the entry is a collection.
-_LineTree = dict[str, Any] | list[Any]
-
-_TIMESTAMP = re.compile(
-    r"(?P<year>[0-9]{4})-(?P<month>[0-9]{1,2})-(?P<day>[0-9]{1,2})"
-    r"(?:(?:[Tt]|[ \t]+)(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})(?:\.[0-9]*)?"
-    r"(?:[ \t]*(?:Z|(?P<tz_sign>[-+])(?P<tz_hour>[0-9]{1,2})(?::(?P<tz_minute>[0-9]{2}))?))?)?\Z"
-)
-"""A YAML 1.1 timestamp, as PyYAML and ruamel.yaml resolve an unquoted one."""
-
-
-def _timestamp_problem(text: str) -> str | None:
-    """Why the unquoted ``text`` is a timestamp no date exists for, or None.
-
-    Kubernetes keeps such a value as a string, but a YAML 1.1 reader with
-    timestamps (ruamel.yaml, which edits pins and model.yaml, and PyYAML)
-    builds a date from it and fails: ``2026-02-30`` has no day 30."""
-    match = _TIMESTAMP.match(text)
-    if match is None or (match["hour"] is None and (len(match["month"]) != 2 or len(match["day"]) != 2)):
-        return None  # a date alone is a timestamp only as YYYY-MM-DD
-    try:
-        year, month, day, hour, minute, second = (int(match[name] or 0)
-                                                  for name in ("year", "month", "day", "hour", "minute", "second"))
-        datetime(year, month, day, hour, minute, second)
-        if match["tz_sign"]:
-            timezone(timedelta(hours=int(match["tz_hour"]), minutes=int(match["tz_minute"] or 0)))
-    except ValueError as exc:
-        return str(exc)
-    return None
-
-
-class _IndexedLines:
-    """Lines of one strictly read document, from an index built while its
-    nodes exist: a settings file, a pin or a model.yaml asks for the line of
-    nearly every key it checks (a model.yaml of 100,000 versions for every
-    version), and parsing it again for that, keeping libyaml's node tree
-    (hundreds of bytes per node), cost more time and memory than the load.
-
-    The same walk refuses an unquoted timestamp that names no date (see
-    ``_timestamp_problem``): these files are edited in place by ruamel.yaml."""
-
-    __slots__ = ("first_line", "tree")
-
-    def __init__(self, root: Node, path: str) -> None:
-        self.first_line = root.start_mark.line + 1
-        self.tree = _line_tree(root, {}, path)
-
-    def __call__(self, path: JsonPath) -> int | None:
-        """The line of the deepest part of ``path`` that exists, as
-        ``_line_in`` finds it in the nodes."""
-        line = self.first_line
-        tree: Any = self.tree
-        for part in path:
-            if isinstance(tree, dict) and isinstance(part, str):
-                entry = tree.get(part)
-                if entry is None:
-                    break
-            elif isinstance(tree, list) and isinstance(part, int) and 0 <= part < len(tree):
-                entry = tree[part]
-            else:
-                break
-            if isinstance(entry, int):
-                line, tree = entry, None
-            else:
-                line, tree = entry
-        return line
-
-
-def _checked_scalar(node: Node, path: str) -> int:
-    """The 1-based line of a scalar node, after refusing an unquoted
-    timestamp that names no date."""
-    line: int = node.start_mark.line + 1
-    if node.tag is _PLAIN and node.value[:1].isdigit():
-        problem = _timestamp_problem(node.value)
-        if problem is not None:
-            raise ShipyardError(
-                f"{node.value} is read as a date by YAML, and it is not one ({problem})", file=path, line=line,
-                check=INVALID_YAML, hint=f'quote it ("{node.value}") if it is text, or correct the date',
-            )
-    return line
-
-
-def _line_tree(node: Node, memo: dict[int, _LineTree], path: str) -> _LineTree | None:
-    """The index of ``node`` (None for a scalar). Nodes an alias shares are
-    indexed once; the loader has refused loops and nesting past
-    ``MAX_DEPTH`` already, so the recursion is shallow. Keys merged with
-    ``<<`` are found as the mapping finds them: its own first, then the
-    merged mappings', earlier ones first."""
-    cls = node.__class__
-    if cls is ScalarNode:
-        _checked_scalar(node, path)
-        return None
-    known = memo.get(id(node))
-    if known is not None:
-        return known
-    if cls is MappingNode:
-        entries: dict[str, Any] = {}
-        merges: list[Node] = []
-        for key_node, value_node in node.value:
-            if key_node.value == _MERGE and key_node.tag is _PLAIN:
-                merges.extend(value_node.value if value_node.__class__ is SequenceNode else [value_node])
-                continue
-            line = _checked_scalar(key_node, path)
-            child = _line_tree(value_node, memo, path)
-            entries[key_node.value] = line if child is None else (line, child)
-        for merged in merges:
-            found = _line_tree(merged, memo, path)
-            if isinstance(found, dict):
-                for key, entry in found.items():
-                    entries.setdefault(key, entry)
-        memo[id(node)] = entries
-        return entries
-    items: list[Any] = []
-    for item in node.value:
-        child = _line_tree(item, memo, path)
-        line = item.start_mark.line + 1
-        items.append(line if child is None else (line, child))
-    memo[id(node)] = items
-    return items
 
 
 def _nests_deeper_than(value: Any, limit: int) -> bool:
@@ -993,6 +883,167 @@ def _json_document(text: str) -> _Document | None:
     lead = len(text) - len(text.lstrip())
     first = text.count("\n", 0, lead)
     return _Document(body, first + 1, [], _DocumentLines(text, first, text.count("\n")))
+
+
+# --------------------------------------------------------------------------
+# The strict reader's lines: an index built once, from the nodes of the load.
+
+# A mapping's entries by key, a sequence's items by index: each the line of
+# the entry (the key's line, the item's line), or (that line, the entry's own
+# index) when the entry is a collection.
+_LineTree = dict[str, Any] | list[Any]
+
+_TIMESTAMP = re.compile(
+    r"(?P<year>[0-9]{4})-(?P<month>[0-9]{1,2})-(?P<day>[0-9]{1,2})"
+    r"(?:(?:[Tt]|[ \t]+)(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})(?:\.[0-9]*)?"
+    r"(?:[ \t]*(?:Z|(?P<tz_sign>[-+])(?P<tz_hour>[0-9]{1,2})(?::(?P<tz_minute>[0-9]{2}))?))?)?\Z"
+)
+"""A YAML 1.1 timestamp, as PyYAML and ruamel.yaml resolve an unquoted one."""
+
+
+def _timestamp_problem(text: str) -> str | None:
+    """Why the unquoted ``text`` is a timestamp no date exists for, or None.
+
+    Kubernetes keeps such a value as a string, but a YAML 1.1 reader with
+    timestamps (ruamel.yaml, which edits pins and model.yaml, and PyYAML)
+    builds a date from it and fails: ``2026-02-30`` has no day 30."""
+    match = _TIMESTAMP.match(text)
+    if match is None or (match["hour"] is None and (len(match["month"]) != 2 or len(match["day"]) != 2)):
+        return None  # a date alone is a timestamp only as YYYY-MM-DD
+    try:
+        year, month, day, hour, minute, second = (int(match[name] or 0)
+                                                  for name in ("year", "month", "day", "hour", "minute", "second"))
+        datetime(year, month, day, hour, minute, second)
+        if match["tz_sign"]:
+            timezone(timedelta(hours=int(match["tz_hour"]), minutes=int(match["tz_minute"] or 0)))
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+_DATE_LIKE = re.compile(
+    r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
+    r"(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?"
+)
+"""Anything in a text that may be a timestamp, quoted or not."""
+
+
+def _may_hold_an_impossible_date(text: str) -> bool:
+    """Whether any timestamp-like part of ``text`` names no date, found at
+    C speed (a model.yaml holds a date per version, mostly the same ones):
+    only then are the nodes walked to see whether one is unquoted."""
+    return any(_timestamp_problem(candidate) is not None for candidate in set(_DATE_LIKE.findall(text)))
+
+
+def _refuse_impossible_dates(root: Node, path: str) -> None:
+    """Refuse an unquoted timestamp that names no date (see
+    ``_timestamp_problem``), in keys and values alike: the files read
+    strictly (pins, model.yaml, settings, metrics) are the ones edited in
+    place by ruamel.yaml, which would fail on it with a bare ValueError."""
+    stack: list[Node] = [root]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if node.__class__ is ScalarNode:
+            text = node.value
+            if node.tag is _PLAIN and text[:1].isdigit() and len(text) >= 8:
+                problem = _timestamp_problem(text)
+                if problem is not None:
+                    raise ShipyardError(
+                        f"{text} is read as a date by YAML, and it is not one ({problem})", file=path,
+                        line=node.start_mark.line + 1, check=INVALID_YAML,
+                        hint=f'quote it ("{text}") if it is text, or correct the date',
+                    )
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.__class__ is MappingNode:
+            stack.extend(part for pair in node.value for part in pair)
+        else:
+            stack.extend(node.value)
+
+
+class _IndexedLines:
+    """Lines of one strictly read document. A settings file, a pin or a
+    model.yaml asks for the line of nearly every key it checks (a model.yaml
+    of 100,000 versions, for every version): parsing the text again for
+    that, as ``_DocumentLines`` does for a manifest, and keeping libyaml's
+    node tree (hundreds of bytes per node), cost more time and memory than
+    the load. The nodes of the load are kept instead, until the first line
+    is asked for; then a compact index of lines replaces them."""
+
+    __slots__ = ("root", "first_line", "tree")
+
+    def __init__(self, root: Node) -> None:
+        self.root: Node | None = root
+        self.first_line: int = root.start_mark.line + 1
+        self.tree: Any = None
+
+    def __call__(self, path: JsonPath) -> int | None:
+        """The line of the deepest part of ``path`` that exists, as
+        ``_line_in`` finds it in the nodes."""
+        if not path:
+            return self.first_line
+        root = self.root
+        if root is not None:  # two threads may both index; either result is the same
+            with _collector_paused():  # as for the load: the index has no cycles to collect
+                self.tree = _line_tree(root, {})
+            self.root = None
+        line = self.first_line
+        tree = self.tree
+        for part in path:
+            if isinstance(tree, dict) and isinstance(part, str):
+                entry = tree.get(part)
+                if entry is None:
+                    break
+            elif isinstance(tree, list) and isinstance(part, int) and 0 <= part < len(tree):
+                entry = tree[part]
+            else:
+                break
+            if isinstance(entry, int):
+                line, tree = entry, None
+            else:
+                line, tree = entry
+        return line
+
+
+def _line_tree(node: Node, memo: dict[int, _LineTree]) -> _LineTree | None:
+    """The index of ``node`` (None for a scalar). Nodes an alias shares are
+    indexed once; the loader has refused loops and nesting past
+    ``MAX_DEPTH`` already, so the recursion is shallow. Keys merged with
+    ``<<`` are found as the mapping finds them: its own first, then the
+    merged mappings', earlier ones first."""
+    cls = node.__class__
+    if cls is ScalarNode:
+        return None
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    if cls is MappingNode:
+        entries: dict[str, Any] = {}
+        merges: list[Node] = []
+        for key_node, value_node in node.value:
+            if key_node.value == _MERGE and key_node.tag is _PLAIN:
+                merges.extend(value_node.value if value_node.__class__ is SequenceNode else [value_node])
+                continue
+            line = key_node.start_mark.line + 1
+            child = _line_tree(value_node, memo)
+            entries[key_node.value] = line if child is None else (line, child)
+        for merged in merges:
+            found = _line_tree(merged, memo)
+            if isinstance(found, dict):
+                for key, entry in found.items():
+                    entries.setdefault(key, entry)
+        memo[id(node)] = entries
+        return entries
+    items: list[Any] = []
+    for item in node.value:
+        child = _line_tree(item, memo)
+        line = item.start_mark.line + 1
+        items.append(line if child is None else (line, child))
+    memo[id(node)] = items
+    return items
 
 
 # --------------------------------------------------------------------------
@@ -1071,6 +1122,13 @@ def load_documents(text: str, path: str) -> list[tuple[Any, int]]:
     return [(doc.body, doc.line) for doc in _documents(text, path) if doc.body is not None]
 
 
+def load_documents_located(text: str, path: str) -> list[Located]:
+    """``load_documents`` with the line of any field of each document (found
+    on first use), for a reader that must point into a file it reads as
+    leniently as kustomize does: duplicate keys keep the last value."""
+    return [Located(doc.body, doc.lines) for doc in _documents(text, path) if doc.body is not None]
+
+
 def file_size(path: Path, rel: str) -> int:
     """The size of a file the loader may read, checked without opening it:
     a clear error when it is missing, not a regular file (a FIFO would block
@@ -1083,8 +1141,8 @@ def file_size(path: Path, rel: str) -> int:
         raise ShipyardError(f"cannot read file: {exc.strerror or exc}", file=rel, check="SY900") from None
     if not stat.S_ISREG(info.st_mode):
         raise ShipyardError(
-            f"not a regular file ({_file_type(info.st_mode)}): only files are read as YAML",
-            file=rel, check="SY900", hint="name a YAML file or a folder of them",
+            f"not a regular file ({_file_type(info.st_mode)}): only regular files are read",
+            file=rel, check="SY900", hint="name a file: a pipe or a device would block, or never end",
         )
     if info.st_size > MAX_FILE_BYTES:
         raise ShipyardError(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -20,6 +21,19 @@ from shipyard.repo import Repository
 
 def add_repo_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repo", type=Path, default=None, help="repository root (default: found from the current folder)")
+
+
+def wait_seconds(text: str) -> float:
+    """``--wait SECONDS``: a finite number, 0 or more. ``float()`` alone
+    takes ``nan`` (which compares false with every deadline, so the wait
+    would end at once or never) and ``inf`` (wait forever)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds of 0 or more (such as 30)")
+    return value
 
 
 def add_change_arguments(parser: argparse.ArgumentParser, *, commit_by_default: bool = True,
@@ -40,7 +54,7 @@ def add_change_arguments(parser: argparse.ArgumentParser, *, commit_by_default: 
     parser.set_defaults(commit=commit_by_default)
     git.add_argument(branch_option, dest="branch", help="name of the branch to create (default: derived from the change)")
     git.add_argument("--no-branch", action="store_true", help="commit on the current branch")
-    git.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+    git.add_argument("--wait", type=wait_seconds, default=0.0, metavar="SECONDS",
                      help="when another shipyard command is changing this work tree, wait up to SECONDS "
                      "for it to finish (default: fail at once, naming it)")
     out = parser.add_argument_group("pull request")

@@ -30,33 +30,72 @@ from shipyard.targets import open_renderer
 
 def read_metrics(path: Path) -> dict[str, float]:
     """Metrics from a JSON or YAML file: ``{name: number}``, ``{metrics:
-    {name: number}}`` or Kubeflow's ``{metrics: [{name, numberValue}]}``."""
+    {name: number}}`` or Kubeflow's ``{metrics: [{name, numberValue}]}``.
+
+    Read like every other input (``read_text``: a regular file within the
+    size limit; the strict loader: nesting, aliases, integers and dates
+    bounded, a duplicate key an error), and every value must be a finite
+    number: a gate compares it, and NaN compares false with everything, so
+    a NaN accuracy would neither pass nor fail a gate for the right reason."""
+    import math
+
     shown = str(path)
+
+    def said(value: object) -> str:
+        """``value`` for a message, cut short: it may be a megabyte string."""
+        text = repr(value)
+        return text if len(text) <= 60 else f"{text[:50]}... ({len(text):,} characters)"
+
+    def checked(name: str, value: object, line: int) -> float:
+        """``value`` as a metric, or the error that says why it is not one."""
+        spelled = value.strip().lower().lstrip("+-.") if isinstance(value, str) else ""
+        problem = ""
+        if (isinstance(value, float) and math.isnan(value)) or spelled == "nan":
+            problem = "is NaN: NaN is not a number a gate can compare"
+        elif (isinstance(value, float) and math.isinf(value)) or spelled in ("inf", "infinity"):
+            problem = "is infinite: infinity is not a number a gate can compare"
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            problem = f"is not a number: {said(value)}"
+        else:
+            try:
+                float(value)
+            except OverflowError:  # an integer past a double's range (model.yaml keeps metrics as doubles)
+                problem = f"is too large to be a number a gate can compare: {said(value)}"
+        if problem:
+            raise ShipyardError(f"metric {said(name)} {problem}", file=shown, line=line, check=ids.USAGE,
+                                hint="report the metric's real value as a number, or leave the metric out")
+        assert isinstance(value, (int, float))  # the checks above
+        return value
+
     try:
         text = read_text(path, shown)
     except ShipyardError as exc:
         raise ShipyardError(f"cannot read the metrics file: {exc.message}", file=shown, hint=exc.hint,
                             check=ids.USAGE) from None
-    data = load_located(text, shown).data
+    doc = load_located(text, shown)
+    data: Any = doc.data
+    base: tuple[str, ...] = ()
     if isinstance(data, dict) and "metrics" in data and len(data) == 1:
-        data = data["metrics"]
+        data, base = data["metrics"], ("metrics",)
+    lines: dict[str, int] = {}
     if isinstance(data, list):
         items: dict[str, Any] = {}
-        for entry in data:
-            if not isinstance(entry, dict) or "name" not in entry:
+        for index, entry in enumerate(data):
+            line = doc.line(base + (index,))
+            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
                 raise ShipyardError("a metrics list needs items like {name: accuracy, numberValue: 0.97}", file=shown,
-                                    check=ids.USAGE)
-            items[str(entry["name"])] = entry.get("numberValue", entry.get("value"))
+                                    line=line, check=ids.USAGE)
+            name = entry["name"]
+            if name in items:
+                raise ShipyardError(f"metric {said(name)} is listed twice (first at line {lines[name]})", file=shown,
+                                    line=line, check="SY103", hint="keep one of the two: only one value is registered")
+            items[name], lines[name] = entry.get("numberValue", entry.get("value")), line
         data = items
     if not isinstance(data, dict) or not data:
-        raise ShipyardError("expected metrics as {name: number}", file=shown,
+        raise ShipyardError("expected metrics as {name: number}", file=shown, line=doc.line(base),
                             hint='for example: {"accuracy": 0.97, "f1_macro": 0.96}', check=ids.USAGE)
-    metrics: dict[str, float] = {}
-    for name, value in data.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ShipyardError(f"metric {name!r} is not a number: {value!r}", file=shown, check=ids.USAGE)
-        metrics[str(name)] = value
-    return metrics
+    return {str(name): checked(str(name), value, lines.get(str(name)) or doc.line(base + (str(name),)))
+            for name, value in data.items()}
 
 
 def _components_verify(model_name: str, versions: list[str]) -> Verify:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -47,10 +48,7 @@ class RenderCache:
                 except ValueError:
                     pass
             digest.update(name.encode())
-            try:
-                digest.update(file.read_bytes())
-            except OSError:
-                digest.update(b"<missing>")
+            _add_file(digest, file)
         return digest.hexdigest()
 
     def _path(self, key: str) -> Path:
@@ -79,3 +77,23 @@ class RenderCache:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def _add_file(digest: Any, file: Path) -> None:
+    """Add one input's bytes to ``digest``, read in pieces so that memory
+    stays flat whatever the size. A file over the loader's size limit is
+    not read at all: its size and time stand in for it (no render of it is
+    ever stored, since the preflight refuses it before kustomize runs), so
+    a 10 GB resource costs nothing here and is refused there."""
+    from shipyard.load import MAX_FILE_BYTES
+
+    try:
+        info = file.stat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+            digest.update(f"<not read: mode {info.st_mode:o}, {info.st_size} bytes, {info.st_mtime_ns}>".encode())
+            return
+        with file.open("rb") as handle:
+            while chunk := handle.read(2**20):
+                digest.update(chunk)
+    except OSError:
+        digest.update(b"<missing>")

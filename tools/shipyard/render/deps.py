@@ -55,10 +55,13 @@ def _items(value: Any) -> list[Any]:
 
 
 def _file_refs(data: dict[str, Any]) -> Iterable[str]:
+    """Every path a kustomization names. Entries of several lines are YAML
+    written inline (a strategic-merge patch, a transformer's config), not
+    paths: taken as one, a long one failed with "File name too long"."""
     for key in ("resources", "bases", "components", "crds", "configurations", "transformers", "generators",
                 "validators", "patchesStrategicMerge"):
         for item in _items(data.get(key)):
-            if isinstance(item, str):
+            if isinstance(item, str) and "\n" not in item.strip():
                 yield item
     for key in ("patches", "patchesJson6902", "replacements"):
         for item in _items(data.get(key)):

@@ -104,6 +104,7 @@ def check_tree(path: Path, root: Path, *, label: str) -> None:
     in the kustomization at ``path`` or any local base it reaches."""
     root = root.resolve()
     visits = 0
+    checked: set[Path] = set()  # input files read already (bases shared by several paths)
     # (folder, chain of folders that led to it)
     pending: list[tuple[Path, tuple[Path, ...]]] = [(path.resolve(), ())]
     while pending:
@@ -117,7 +118,8 @@ def check_tree(path: Path, root: Path, *, label: str) -> None:
         data = _read(kfile, root, label)
         here = chain + (folder,)
         rel = _rel(kfile, root)
-        for ref in _refs(data):
+        refs = _refs(data)
+        for ref in refs:
             target = resolve(folder / ref.value)
             line = line_of_entry(kfile, ref.value)
             if target is None:
@@ -161,6 +163,136 @@ def check_tree(path: Path, root: Path, *, label: str) -> None:
                     file=rel, line=line, check="SY903",
                     hint="move the file into the folder, or reference the folder holding it (with its own kustomization.yaml)",
                 )
+        check_inputs(kfile, folder, data, root, refs, checked)
+
+
+# --------------------------------------------------------------------------
+# Every input kustomize reads, through the bounded loader first.
+#
+# kustomize parses YAML without limits: an alias bomb in a resource or an
+# inline patch took 10 GB in 45 s. So every local file it will read, and
+# every YAML text written inline in a kustomization, is read here by the
+# loader first, which refuses what it cannot bound (aliases, nesting, files
+# over its size limit, integers Python cannot convert; SY911 or SY910 with
+# the file and line). Generator files are data, not YAML: kustomize copies
+# them into a ConfigMap or Secret as they are, so only their type and size
+# are checked (a named pipe would block kustomize, a huge file fill memory).
+
+_RAW_FIELDS = ("configMapGenerator[].files", "configMapGenerator[].envs", "secretGenerator[].files",
+               "secretGenerator[].envs")
+_INLINE_FIELDS = ("patchesStrategicMerge", "transformers", "generators", "validators")
+_BLOCK_SCALAR = re.compile(r"[|>][1-9+-]*[ \t]*(?:#.*)?$")
+
+
+def check_inputs(kfile: Path, folder: Path, data: dict[str, Any], root: Path, refs: list[_Ref],
+                 checked: set[Path]) -> None:
+    """Raise the loader's error for the first input of this kustomization
+    that the loader refuses: a local file it names (``refs``, already
+    checked to exist and to stay in its folder, plus ``openapi.path`` and
+    helm values files), or an inline patch or transformer. Folders are
+    kustomizations of their own, walked by ``check_tree``. ``checked``
+    holds the files read already, so shared bases cost one read."""
+    files = [(ref.field, ref.value) for ref in refs] + _more_files(data)
+    for field, value in files:
+        target = resolve(folder / value)
+        if target is None or target in checked or not _names_a_file(target):
+            continue  # check_tree reports what cannot be resolved; folders are walked
+        checked.add(target)
+        _check_input_file(target, _rel(target, root), raw=field in _RAW_FIELDS)
+    for field_path, text in _inline_texts(data):
+        _check_inline(kfile, _rel(kfile, root), field_path, text)
+
+
+def _names_a_file(path: Path) -> bool:
+    """Whether ``path`` is anything but a folder (a named pipe or a device
+    included, which the loader refuses by name); False when it cannot be
+    looked at, or does not exist: check_tree and kustomize report that."""
+    try:
+        return path.exists() and not path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def _more_files(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """Local YAML files kustomize reads that ``_refs`` does not list (they
+    are never folders): the OpenAPI schema and helm values files."""
+    out: list[tuple[str, str]] = []
+    openapi = data.get("openapi")
+    if isinstance(openapi, dict) and isinstance(openapi.get("path"), str) and openapi["path"].strip():
+        out.append(("openapi.path", openapi["path"].strip()))
+    for chart in _items(data.get("helmCharts")):
+        if isinstance(chart, dict):
+            values = [chart.get("valuesFile")] + _items(chart.get("additionalValuesFiles"))
+            out += [("helmCharts[].valuesFile", v.strip()) for v in values if isinstance(v, str) and v.strip()]
+    return [(field, value) for field, value in out if not is_remote(value)]
+
+
+def _check_input_file(file: Path, rel: str, *, raw: bool) -> None:
+    """A file kustomize reads: within the loader's limits, and (unless it is
+    generator data) YAML the loader accepts."""
+    from shipyard.load import file_size, load_documents, read_text  # late: the loader is heavy to import
+
+    if raw:
+        file_size(file, rel)
+    else:
+        load_documents(read_text(file, rel), rel)
+
+
+def _inline_texts(data: dict[str, Any]) -> list[tuple[JsonPath, str]]:
+    """YAML written inline in a kustomization, with the path of its field:
+    ``patches[].patch``, ``patchesJson6902[].patch``, and entries of
+    ``patchesStrategicMerge`` or the plugin lists that are YAML rather than
+    a path (several lines)."""
+    out: list[tuple[JsonPath, str]] = []
+    for key in ("patches", "patchesJson6902"):
+        for index, item in enumerate(_items(data.get(key))):
+            if isinstance(item, dict) and isinstance(item.get("patch"), str):
+                out.append(((key, index, "patch"), item["patch"]))
+    for key in _INLINE_FIELDS:
+        for index, item in enumerate(_items(data.get(key))):
+            if isinstance(item, str) and "\n" in item.strip():
+                out.append(((key, index), item))
+    return out
+
+
+def _check_inline(kfile: Path, rel: str, field_path: JsonPath, text: str) -> None:
+    """The loader's verdict on one inline text, placed in the kustomization:
+    the field is named, and the line is the file's (a block scalar keeps the
+    text's lines from the line after its entry)."""
+    from shipyard.load import format_path, load_documents  # late: the loader is heavy to import
+
+    field = format_path(field_path)
+    try:
+        load_documents(text, f"{rel} {field}")
+    except ShipyardError as exc:
+        entry_line = _field_line(kfile, rel, field_path) or 0
+        offset = entry_line if entry_line and _block_scalar_at(kfile, entry_line) else 0
+        message = exc.message.replace("at the end of the file", f"at the end of {field}")
+        if offset:  # the loader's lines are the text's: make them the file's
+            message = re.sub(r"(?<=starts at line )(\d+)", lambda m: str(offset + int(m[1])), message)
+        line = offset + exc.line if offset and exc.line else entry_line or exc.line
+        raise ShipyardError(f"{field}: {message}", file=rel, line=line, check=exc.check, hint=exc.hint) from None
+
+
+def _field_line(kfile: Path, rel: str, field_path: JsonPath) -> int | None:
+    """The line of a field of the kustomization file (read again: this is
+    the error path only)."""
+    from shipyard.load import load_documents_located, read_text
+
+    try:
+        documents = load_documents_located(read_text(kfile, rel), rel)
+    except ShipyardError:
+        return None
+    return documents[0].line_of(field_path) if documents else None
+
+
+def _block_scalar_at(kfile: Path, line: int) -> bool:
+    """Whether the entry at ``line`` opens a block scalar (``patch: |``)."""
+    try:
+        written = kfile.read_text(encoding="utf-8").splitlines()[line - 1]
+    except (OSError, UnicodeDecodeError, IndexError):
+        return False
+    return _BLOCK_SCALAR.search(written) is not None
 
 
 # --------------------------------------------------------------------------
