@@ -59,9 +59,10 @@ def check_report_path(path: Path) -> None:
         info: os.stat_result | None = path.stat()
     except FileNotFoundError:
         info = None
-    if info is not None and stat.S_ISDIR(info.st_mode) or info is not None and stat.S_ISSOCK(info.st_mode):
+    streams = info is not None and (stat.S_ISCHR(info.st_mode) or stat.S_ISFIFO(info.st_mode))
+    if info is not None and not streams and not stat.S_ISREG(info.st_mode):
         raise IsADirectoryError(21, "not a regular file: a folder or socket is never written over", str(path))
-    target = Path(os.path.realpath(path)) if path.is_symlink() and info is not None else path
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
     if info is None and not target.parent.is_dir():
         raise FileNotFoundError(2, "No such file or directory", str(path))
 
@@ -74,6 +75,7 @@ def write_report(path: Path, text: str) -> None:
     device or a pipe someone reads (/dev/stdout) is written to, never
     replaced; a folder, a socket or a pipe nobody reads is refused. Errors
     are OSErrors naming the path; the CLI prints them as SY900."""
+    check_report_path(path)
     try:
         info: os.stat_result | None = path.stat()  # through a symlink
     except FileNotFoundError:
@@ -81,12 +83,7 @@ def write_report(path: Path, text: str) -> None:
     if info is not None and (stat.S_ISCHR(info.st_mode) or stat.S_ISFIFO(info.st_mode)):
         _write_stream(path, text)
         return
-    if info is not None and not stat.S_ISREG(info.st_mode):
-        raise IsADirectoryError(21, "not a regular file: a folder or socket is never written over", str(path))
-    target = Path(os.path.realpath(path)) if path.is_symlink() else path
-    if not target.parent.is_dir():
-        raise FileNotFoundError(2, "No such file or directory", str(path))
-    atomic_write(target, text)
+    atomic_write(Path(os.path.realpath(path)) if path.is_symlink() else path, text)
 
 
 def _write_stream(path: Path, text: str) -> None:
