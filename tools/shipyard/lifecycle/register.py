@@ -17,7 +17,7 @@ from shipyard.errors import ShipyardError
 from shipyard.lifecycle.pin_edit import relative_to_folder
 from shipyard.lifecycle.plan import Plan, Rendered, Verify
 from shipyard.lifecycle.pr_body import compare_table, version_lines
-from shipyard.lifecycle.yaml_edit import dump_round_trip, load_round_trip, read_or_none
+from shipyard.lifecycle.yaml_edit import append_to_block_sequence, dump_round_trip, load_round_trip, read_or_none
 from shipyard.load import load_located, read_text
 from shipyard.models.components import component_dir, component_text, expected_components
 from shipyard.models import rules
@@ -169,13 +169,19 @@ def plan_register(
     entry["created"] = created or datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     path = model_file(repo, model_name)
     text = read_exact(path)
-    rt, data = load_round_trip(text, model.rel)
-    data["spec"]["versions"].append(entry)
-    new_text = dump_round_trip(rt, data)
-    doc = parse_model_text(new_text, model.rel)
-    problems = schema_problems(doc, model.rel) or semantic_problems(doc, model.rel, model_name, repo.model_environments())
+    rel, owner, latest, count = model.rel, model.owner, model.latest, len(model.versions)
+    last_line = model.doc.line(("spec", "versions", count - 1)) if count else 0
+    del model, existing  # the file is read again below: hold one copy of a large model, not two
+    new_text = append_to_block_sequence(text, last_line, entry) if count else None
+    if new_text is None:
+        rt, data = load_round_trip(text, rel)
+        data["spec"]["versions"].append(entry)
+        new_text = dump_round_trip(rt, data)
+        del rt, data
+    doc = parse_model_text(new_text, rel)
+    problems = schema_problems(doc, rel) or semantic_problems(doc, rel, model_name, repo.model_environments())
     if problems:
-        prefix = f"spec.versions[{len(data['spec']['versions']) - 1}]."
+        prefix = f"spec.versions[{count}]."
         flags = {"modelUri": "--uri", "sha256": "--sha256", "version": "--version", "metrics": "--metrics",
                  "created": "--created", "pipelineRun": "--pipeline-run"}
 
@@ -188,7 +194,7 @@ def plan_register(
         raise ShipyardError("the new version is invalid: " + "; ".join(said(p.message) for p in problems),
                             hint="check --version, --uri, --sha256 and the metrics file (schema: docs/models.md)",
                             check="SY501")
-    new_model = build_model(model_name, model.rel, doc)
+    new_model = build_model(model_name, rel, doc)
     registered = new_model.get(version)
     files = {path: new_text}
     for canary in (False, True):
@@ -199,10 +205,10 @@ def plan_register(
         failures = new_model.gate_failures(registered, env)
         gate_lines.append(f"- {env}: " + ("pass" if not failures else "fails: " + "; ".join(failures)))
     sections = [
-        "\n".join(["## What changes", "", f"- Model: `{model_name}` (owner: {model.owner})",
-                   f"- New version: `{version}` in `{model.rel}`, with its components in "
+        "\n".join(["## What changes", "", f"- Model: `{model_name}` (owner: {owner})",
+                   f"- New version: `{version}` in `{rel}`, with its components in "
                    f"`models/{model_name}/versions/{version}/`", *version_lines(registered)]),
-        "## Metrics\n\n" + compare_table(model.latest, registered),
+        "## Metrics\n\n" + compare_table(latest, registered),
         "## Gates\n\n" + "\n".join(gate_lines),
     ]
     return Plan(action="register", model=model_name, title=f"Register {model_name} {version}",
