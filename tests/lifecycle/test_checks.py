@@ -98,8 +98,11 @@ def test_serving_disagrees_with_model_yaml(lc: LifecycleRepo) -> None:
     rel = "models/iris/model.yaml"
     lc.write(rel, lc.read(rel).replace("    gpu: 0\n", "    gpu: 1\n"))
     found = findings(lc)
-    assert {f[0] for f in found} == {"SY507"}
-    assert {f[1] for f in found} == {"models/iris/deploy/seldondeployment.yaml"}
+    assert {f[0] for f in found} == {"SY505", "SY507"}
+    assert {f[1] for f in found if f[0] == "SY507"} == {"models/iris/deploy/seldondeployment.yaml"}
+    # and each pin lacks the GPU patch generated from spec.serving.gpu
+    assert {f[1] for f in found if f[0] == "SY505"} == {f"overlays/{e}/models/iris/kustomization.yaml"
+                                                        for e in ("dev", "staging", "production")}
 
 
 def test_monitoring_missing_is_a_warning(lc: LifecycleRepo) -> None:

@@ -96,7 +96,7 @@ def test_rerun_is_idempotent(lc: LifecycleRepo) -> None:
 def test_first_promotion_of_a_model_to_an_environment(lc: LifecycleRepo) -> None:
     models = "overlays/staging/models/kustomization.yaml"
     assert "resnet" not in lc.read(models)
-    run = lc.shipyard("promote", "resnet", "--to", "staging", "--force", "--reason", "dev cluster has no GPU driver yet")
+    run = lc.shipyard("promote", "resnet", "--to", "staging")  # dev runs it on CPU: no --force
     assert run.code == 0, run.err
     assert lc.read(models).endswith("- iris   # the reference model\n- resnet\n")  # sorted in, comment kept
     assert "../../../../models/resnet/deploy" in lc.pin("staging", "resnet")

@@ -22,22 +22,22 @@ def test_status_table(lc: LifecycleRepo) -> None:
         ["iris", "staging", "staging-1", "1.0.0", "stable", "100%", "1", "0"],
         ["iris", "production", "prod-eu", "1.0.0", "stable", "100%", "2", "0"],
         ["iris", "production", "prod-us", "1.0.0", "stable", "100%", "2", "0"],
-        ["resnet", "dev", "dev-kind", "2026.10", "stable", "100%", "1", "1"],
+        ["resnet", "dev", "dev-kind", "2026.10", "stable", "100%", "1", "0"],  # dev serves it on CPU
     ]
-    assert footer.startswith("GPUs requested by models: dev-kind: 1 of 1 GPUs; prod-eu: 0 of 4 GPUs")
+    assert footer.startswith("GPUs requested by models: dev-kind: 0 of 1 GPUs; prod-eu: 0 of 4 GPUs")
 
 
 def test_status_json_follows_the_repository(lc: LifecycleRepo) -> None:
-    lc.shipyard("promote", "resnet", "--to", "staging", "--force", "--reason", "first GPU staging run", "--no-branch")
+    lc.shipyard("promote", "resnet", "--to", "staging", "--no-branch")
     lc.shipyard("promote", "resnet", "--to", "production", "--no-branch")
     data = json.loads(lc.shipyard("status", "resnet", "--format", "json").out)
     rows = [(r["environment"], r["cluster"], r["version"], r["replicas"], r["gpus"], r["model_uri"])
             for r in data["placements"]]
     uri = "s3://vision-models/resnet/2026.10"
-    assert rows == [("dev", "dev-kind", "2026.10", 1, 1, uri), ("staging", "staging-1", "2026.10", 1, 1, uri),
+    assert rows == [("dev", "dev-kind", "2026.10", 1, 0, uri), ("staging", "staging-1", "2026.10", 1, 1, uri),
                     ("production", "prod-eu", "2026.10", 3, 3, uri), ("production", "prod-us", "2026.10", 3, 3, uri)]
     assert {c["cluster"]: (c["requested"], c["capacity"]) for c in data["clusters"]} == {
-        "dev-kind": (1, 1), "staging-1": (1, 2), "prod-eu": (3, 4), "prod-us": (3, 8)}
+        "dev-kind": (0, 1), "staging-1": (1, 2), "prod-eu": (3, 4), "prod-us": (3, 8)}
 
 
 def test_environment_without_cluster(lc: LifecycleRepo) -> None:

@@ -24,7 +24,8 @@ def test_a_gpu_triton_model_goes_from_new_to_dev(lc: ScaffoldRepo, tmp_path) -> 
     assert sorted(line.split()[-1] for line in run.out.splitlines() if line.startswith("  changed ")) == [
         f"models/fraud-detector/{rel}" for rel in (
             "deploy/kustomization.yaml", "deploy/seldondeployment.yaml", "model.yaml",
-            "monitoring/kustomization.yaml", "monitoring/podmonitor.yaml", "monitoring/prometheusrule.yaml")]
+            "monitoring/kustomization.yaml", "monitoring/podmonitor.yaml", "monitoring/prometheusrule.yaml",
+            "monitoring/tests/alerts.yaml")]
     spec = yaml.safe_load(lc.read("models/fraud-detector/model.yaml"))["spec"]
     assert spec["serving"]["implementation"] == "TRITON_SERVER" and spec["serving"]["protocol"] == "v2"  # Triton: v2 only
     assert spec["serving"]["gpu"] == 1 and spec["serving"]["replicas"] == {"dev": 1, "staging": 1, "production": 2}
@@ -43,7 +44,8 @@ def test_a_gpu_triton_model_goes_from_new_to_dev(lc: ScaffoldRepo, tmp_path) -> 
     assert 'deployment_name="fraud-detector"' in rules[0]["expr"]
     assert lc.dirty() == [f"?? models/fraud-detector/{rel}" for rel in (
         "deploy/kustomization.yaml", "deploy/seldondeployment.yaml", "model.yaml",
-        "monitoring/kustomization.yaml", "monitoring/podmonitor.yaml", "monitoring/prometheusrule.yaml")]
+        "monitoring/kustomization.yaml", "monitoring/podmonitor.yaml", "monitoring/prometheusrule.yaml",
+        "monitoring/tests/alerts.yaml")]
 
     metrics = tmp_path / "metrics.json"
     metrics.write_text(json.dumps({"auc": 0.93}))

@@ -79,7 +79,8 @@ def test_new_model_dry_run_prints_the_files_and_writes_nothing(lc: ScaffoldRepo)
     assert run.code == 0, run.err
     assert lc.tree() == tree and lc.dirty() == []
     for rel in ("model.yaml", "deploy/kustomization.yaml", "deploy/seldondeployment.yaml",
-                "monitoring/kustomization.yaml", "monitoring/podmonitor.yaml", "monitoring/prometheusrule.yaml"):
+                "monitoring/kustomization.yaml", "monitoring/podmonitor.yaml", "monitoring/prometheusrule.yaml",
+                "monitoring/tests/alerts.yaml"):
         assert f"=== models/churn/{rel} (new file)" in run.out
     assert "implementation: SKLEARN_SERVER" in run.out and "nothing was written" in run.out
 

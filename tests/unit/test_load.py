@@ -375,3 +375,18 @@ def test_nesting_past_the_limit_in_any_form(text: str) -> None:
     with pytest.raises(ShipyardError) as raised:
         load_documents(text, "x.yaml")
     assert raised.value.check == YAML_LIMIT and "nests more than 200 levels deep" in raised.value.message
+
+
+def test_list_documents_are_their_items_with_their_own_lines() -> None:
+    """kubectl and kustomize apply a <Kind>List item by item; the list needs no metadata."""
+    text = (
+        "apiVersion: v1\nkind: List\nitems:\n"
+        "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}\n"
+        "- kind: ConfigMap\n  metadata: {name: b}\n"
+        "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: c\n    labels: {x: y}\n"
+    )
+    loaded = load_text(text, "list.yaml")
+    assert [o.name for o in loaded.objects] == ["a", "c"]
+    assert [o.source.line for o in loaded.objects] == [4, 9]
+    assert loaded.objects[1].line_of(("metadata", "labels", "x")) == 13
+    assert [(f.check, f.line) for f in loaded.findings] == [("SY104", 7)]

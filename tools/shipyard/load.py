@@ -1071,6 +1071,14 @@ def load_text(text: str, path: str, *, target: str = "") -> Loaded:
                 )
             )
             continue
+        if _is_list_kind(body):
+            for key_path, line, first_line in doc.duplicates:
+                first = f" (first at line {first_line})" if first_line else ""
+                findings.append(Finding(DUPLICATE_KEY, f"duplicate key {format_path(key_path)}{first}: only the last "
+                                        "value is kept", path, line, hint="remove one of the two keys; YAML readers "
+                                        "silently drop the earlier value", target=target))
+            objects.extend(_list_items(body, doc, path, target, findings))
+            continue
         obj = K8sObject(body=body, source=Source(path, doc.line), target=target, line_resolver=doc.lines)
         api_version, kind = body.get("apiVersion"), body.get("kind")
         complete = api_version and kind and api_version.__class__ is str and kind.__class__ is str
@@ -1100,6 +1108,38 @@ def load_text(text: str, path: str, *, target: str = "") -> Loaded:
             continue
         objects.append(obj)
     return Loaded(objects, findings)
+
+
+def _is_list_kind(body: dict[str, Any]) -> bool:
+    """A ``v1 List`` or ``RoleList``-style document: kubectl and kustomize
+    apply its items one by one, and the list itself is never an object (it
+    needs no metadata). Both decide by a kind ending in "List" with an
+    ``items`` list (kustomize api/resource/factory.go, kubectl's
+    FlattenListVisitor)."""
+    kind = body.get("kind")
+    return kind.__class__ is str and kind.endswith("List") and isinstance(body.get("items"), list)
+
+
+def _list_items(body: dict[str, Any], doc: Any, path: str, target: str, findings: list[Finding]) -> list[K8sObject]:
+    """The items of a list document as objects, each with the lines of its
+    own place in the file."""
+    objects: list[K8sObject] = []
+    for index, item in enumerate(body["items"]):
+        base: JsonPath = ("items", index)
+        line = doc.lines(base) or doc.line
+
+        def resolver(sub: JsonPath, base: JsonPath = base) -> int | None:
+            return doc.lines(base + tuple(sub))
+
+        complete = isinstance(item, dict) and all(
+            isinstance(item.get(name), str) and item.get(name) for name in ("apiVersion", "kind"))
+        if not complete:
+            findings.append(Finding(
+                NOT_AN_OBJECT, f"items[{index}] of the {body['kind']} is not a Kubernetes object (no apiVersion or kind)",
+                path, line, hint="give each item apiVersion, kind and metadata", target=target))
+            continue
+        objects.append(K8sObject(body=item, source=Source(path, line), target=target, line_resolver=resolver))
+    return objects
 
 
 def _scalar_name(value: Any) -> str:

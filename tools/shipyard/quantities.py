@@ -1,12 +1,15 @@
 """Kubernetes resource quantities, and the one count of the GPUs a pod holds.
 
-`status`, the GPU policies (SY303/SY304) and the model rules (SY507) all
-count GPUs with `pod_spec_gpus`, so they can never disagree about a pod.
+`status`, the GPU policies (SY303/SY304), the model rules (SY507) and
+`promote`'s capacity check all count GPUs with `pod_spec_gpus`, so they can
+never disagree about a pod; `GpuDemand` is that count times the replicas
+that may run (an autoscaler's maximum), what a cluster's capacity must hold.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -60,3 +63,21 @@ def pod_spec_gpus(spec: dict[str, Any]) -> int:
     main = sum(gpu_count(c) for c in as_list(spec.get("containers")) if isinstance(c, dict))
     init = max((gpu_count(c) for c in as_list(spec.get("initContainers")) if isinstance(c, dict)), default=0)
     return max(main, init)
+
+
+@dataclass(frozen=True)
+class GpuDemand:
+    """What one pod template asks of a cluster's GPUs: ``gpus`` per pod
+    (`pod_spec_gpus`) times ``replicas``, the most copies that may run (an
+    autoscaler's maximum, not its minimum: capacity must hold the peak)."""
+
+    what: str  # the object and pod, in words: "SeldonDeployment models/resnet (predictor 'default' ...)"
+    gpus: int
+    replicas: int
+
+    @property
+    def total(self) -> int:
+        return self.gpus * self.replicas
+
+    def describe(self) -> str:
+        return f"{self.what}: {self.gpus} x {self.replicas}"

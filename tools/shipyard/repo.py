@@ -30,6 +30,22 @@ def _no_line(_path: JsonPath) -> int | None:
     return None
 
 
+MODEL_STORE_KEYS = ("uri", "endpoint", "region", "secretName")
+
+
+@dataclass(frozen=True)
+class ModelStoreSettings:
+    """modelStore in shipyard.yaml, as written (never a credential: those
+    come from the environment, see docs/registry.md)."""
+
+    uri: str  # s3://bucket[/prefix], gs://bucket[/prefix], or a local folder
+    endpoint: str | None  # an S3-compatible server's URL; None: AWS
+    region: str | None
+    secret_name: str | None  # the Secret the cluster's storage initializer reads (envSecretRefName)
+    file: str
+    line: int | None
+
+
 @dataclass(frozen=True)
 class Settings:
     """shipyard.yaml, typed: each setting has one reader, here, and
@@ -68,6 +84,37 @@ class Settings:
         return str(value) if value else None
 
     @property
+    def model_store(self) -> ModelStoreSettings | None:
+        """modelStore: where `shipyard publish` puts artifacts (None when
+        the section is absent). Only its shape is judged here; the URI
+        itself, and what the environment overrides, is shipyard.serving.store's."""
+        if "modelStore" not in self.data:
+            return None
+        value = self.data["modelStore"]
+        line = self.line("modelStore")
+        example = "write it like modelStore: {uri: s3://bucket/prefix, endpoint: https://s3.example.com}"
+        if not isinstance(value, dict):
+            raise ShipyardError(f"modelStore must be a mapping, not {value!r}", file=self.file, line=line,
+                                hint=example, check=ids.USAGE)
+        unknown = sorted(str(k) for k in value if k not in MODEL_STORE_KEYS)
+        if unknown:
+            raise ShipyardError(f"modelStore has no setting {unknown[0]!r}", file=self.file,
+                                line=self.line("modelStore", unknown[0]) or line,
+                                hint=f"modelStore settings are: {', '.join(MODEL_STORE_KEYS)}", check=ids.USAGE)
+        fields: dict[str, str | None] = {}
+        for key in MODEL_STORE_KEYS:
+            item = value.get(key)
+            if item is not None and (not isinstance(item, str) or not item.strip()):
+                raise ShipyardError(f"modelStore.{key} must be a non-empty string, not {item!r}", file=self.file,
+                                    line=self.line("modelStore", key) or line, hint=example, check=ids.USAGE)
+            fields[key] = item.strip() if isinstance(item, str) else None
+        if fields["uri"] is None:
+            raise ShipyardError("modelStore has no uri", file=self.file, line=line, hint=example, check=ids.USAGE)
+        return ModelStoreSettings(uri=fields["uri"], endpoint=fields["endpoint"], region=fields["region"],
+                                  secret_name=fields["secretName"], file=self.file,
+                                  line=self.line("modelStore", "uri") or line)
+
+    @property
     def promotion_order(self) -> list[str]:
         """promotion.order (default dev, staging, production)."""
         return self._names("promotion", "order", DEFAULT_ORDER)
@@ -102,6 +149,12 @@ class Cluster:
     gpu_capacity: int = 0
     istio: bool = False
     raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # What the GPU operator labels and the node pool taints on GPU nodes
+    # (spec.gpu.nodeSelector, spec.gpu.tolerations): a GPU model's pin gets
+    # them generated from here, never copied by hand.
+    gpu_node_selector: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    gpu_tolerations: tuple[dict[str, Any], ...] = field(default=(), compare=False, hash=False)
+    gpu_line: int = 1  # the line of spec.gpu (or of spec) in cluster.yaml, for errors about these facts
 
 
 @dataclass
@@ -239,6 +292,7 @@ class Repository:
             raise ShipyardError(f"gpu.capacity must be a whole number of GPUs, not {capacity!r}", file=rel,
                                 line=line_of(base + ("gpu", "capacity")),
                                 hint="write it like gpu: {capacity: 4} (0, or leave it out, when the cluster has none)")
+        selector, tolerations = _gpu_scheduling(gpu or {}, rel, lambda *keys: line_of(base + ("gpu", *keys)))
         istio = spec.get("istio", False)
         if not isinstance(istio, bool):
             raise ShipyardError(f"istio must be true or false, not {istio!r}", file=rel, line=where("istio"),
@@ -252,6 +306,9 @@ class Repository:
             gpu_capacity=capacity,
             istio=istio,
             raw=data,
+            gpu_node_selector=selector,
+            gpu_tolerations=tolerations,
+            gpu_line=where("gpu") or 1,
         )
 
     def models(self) -> list[str]:
@@ -259,6 +316,28 @@ class Repository:
         if not base.is_dir():
             return []
         return sorted(p.name for p in base.iterdir() if (p / "model.yaml").is_file())
+
+
+def _gpu_scheduling(gpu: dict[str, Any], rel: str, line: Callable[..., int | None]
+                    ) -> tuple[dict[str, str], tuple[dict[str, Any], ...]]:
+    """spec.gpu.nodeSelector and spec.gpu.tolerations, checked for the shape
+    a pod spec takes: they are written into GPU models' pins as they are, so a
+    wrong shape here would become a manifest the API server rejects."""
+    selector = gpu.get("nodeSelector") or {}
+    if not isinstance(selector, dict):
+        raise ShipyardError(f"gpu.nodeSelector must be a mapping of node labels, not {selector!r}", file=rel,
+                            line=line("nodeSelector"), hint='write it like nodeSelector: {nvidia.com/gpu.present: "true"}')
+    for key, value in selector.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise ShipyardError(f"gpu.nodeSelector {key!r}: a node label and its value are strings, not {value!r}",
+                                file=rel, line=line("nodeSelector", key) or line("nodeSelector"),
+                                hint='quote the value, like nvidia.com/gpu.present: "true"')
+    tolerations = gpu.get("tolerations") or []
+    if not isinstance(tolerations, list) or not all(isinstance(t, dict) and t for t in tolerations):
+        raise ShipyardError(f"gpu.tolerations must be a list of tolerations, not {tolerations!r}", file=rel,
+                            line=line("tolerations"),
+                            hint="write it like tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]")
+    return dict(selector), tuple(dict(t) for t in tolerations)
 
 
 _KUBE_VERSION = re.compile(r"v?(\d{1,4})\.(\d{1,4})(?:\.\d{1,6})?(?:[-+][0-9A-Za-z.+-]*)?\Z")

@@ -20,7 +20,7 @@ from shipyard.render.cache import RenderCache
 from shipyard.render.engine import Renderer
 from shipyard.render.mirror import Mirror
 from shipyard.render.target import RenderedTarget
-from shipyard.repo import Cluster, Repository
+from shipyard.repo import CONFIG_FILE, Cluster, Repository
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class TargetSpec:
     """What to render: a repository-relative path and the context it runs in."""
 
     path: str
-    kind: str
+    kind: str  # "overlay" | "entrypoint" | "kustomization" | "file" | "model" (a model no environment pins)
     kube_version: str
     cluster: Cluster | None = None
     environment: str | None = None
@@ -51,17 +51,72 @@ def all_targets(repo: Repository) -> list[TargetSpec]:
         for env in sorted(repo.environments())
     ]
     for cluster in clusters:
-        for engine in cluster.engines:
-            path = f"clusters/{cluster.name}/{engine}"
-            if not (repo.root / path).exists():
-                raise ShipyardError(
-                    f"cluster {cluster.name} declares engine {engine} but {path} does not exist",
-                    file=f"clusters/{cluster.name}/cluster.yaml",
-                    hint=f"create {path}/ or remove {engine} from spec.engines",
-                    check="SY401",
-                )
-            specs.append(TargetSpec(path, "entrypoint", cluster.kubernetes_version, cluster, cluster.environment, engine))
+        specs += cluster_targets(repo, cluster)
     return specs
+
+
+def cluster_targets(repo: Repository, cluster: Cluster) -> list[TargetSpec]:
+    """The entry points of one cluster (clusters/<c>/<engine> for each
+    engine cluster.yaml declares), which must exist."""
+    specs = []
+    for engine in cluster.engines:
+        path = f"clusters/{cluster.name}/{engine}"
+        if not (repo.root / path).exists():
+            raise ShipyardError(
+                f"cluster {cluster.name} declares engine {engine} but {path} does not exist",
+                file=f"clusters/{cluster.name}/cluster.yaml",
+                hint=f"create {path}/ or remove {engine} from spec.engines",
+                check="SY401",
+            )
+        specs.append(TargetSpec(path, "entrypoint", cluster.kubernetes_version, cluster, cluster.environment, engine))
+    return specs
+
+
+def model_targets(repo: Repository, model: str) -> list[TargetSpec]:
+    """What checking a model means: its pin in every environment that serves
+    it (``overlays/<env>/models/<model>``), rendered as that environment
+    deploys it (the deploy base with the pinned version component). The
+    deploy base alone has no modelUri, by design: the version component
+    sets it. A model no environment pins yet is checked through model.yaml
+    alone (the SY5xx checks), as an empty target named after its folder."""
+    clusters = repo.clusters()
+    specs = [
+        TargetSpec(f"overlays/{env}/models/{model}", "kustomization", environment_kube_version(repo, env, clusters),
+                   environment=env)
+        for env in repo.model_environments()
+        if (repo.root / "overlays" / env / "models" / model / "kustomization.yaml").is_file()
+    ]
+    return specs or [TargetSpec(f"models/{model}", "model", repo.settings.default_kube_version)]
+
+
+def settings_targets(repo: Repository, rel: str) -> list[TargetSpec] | None:
+    """The targets a repository path stands for when it is not a manifest
+    but a setting or a whole (docs/layout.md), or None for any other path:
+
+    - shipyard.yaml: every target (every target reads it);
+    - ``clusters`` and ``clusters/<c>`` (or its cluster.yaml): those
+      clusters' entry points, whose objects cluster.yaml's facts describe;
+    - ``models``, ``models/<m>`` (or its model.yaml): the models' pins.
+
+    cluster.yaml and model.yaml are shipyard's own files (kind Cluster,
+    kind Model), read by the repository and model checks: read as
+    Kubernetes objects they would only ever be "unknown kinds"."""
+    parts = rel.split("/") if rel not in ("", ".") else []
+    if parts == [CONFIG_FILE]:
+        return all_targets(repo)
+    if parts == ["clusters"]:
+        return [s for s in all_targets(repo) if s.kind == "entrypoint"]
+    if len(parts) in (2, 3) and parts[0] == "clusters" and parts[2:] in ([], ["cluster.yaml"]):
+        if not (repo.root / "clusters" / parts[1] / "cluster.yaml").is_file():
+            return None
+        return cluster_targets(repo, repo.cluster(parts[1]))
+    if parts == ["models"]:
+        return [spec for model in repo.models() for spec in model_targets(repo, model)]
+    if len(parts) in (2, 3) and parts[0] == "models" and parts[2:] in ([], ["model.yaml"]):
+        if not (repo.root / "models" / parts[1] / "model.yaml").is_file():
+            return None
+        return model_targets(repo, parts[1])
+    return None
 
 
 def target_for_path(repo: Repository, raw: str, cwd: Path | None = None) -> TargetSpec:
@@ -105,19 +160,31 @@ def targets_for_paths(repo: Repository, raws: list[str], cwd: Path | None = None
             is_root = path.resolve() == repo.root
         except (OSError, RuntimeError):
             is_root = False
-        for spec in (all_targets(repo) if is_root else [target_for_path(repo, raw, cwd)]):
+        for spec in (all_targets(repo) if is_root else _targets_for_path(repo, raw, cwd)):
             if spec not in specs:
                 specs.append(spec)
     return specs
 
 
+def _targets_for_path(repo: Repository, raw: str, cwd: Path | None) -> list[TargetSpec]:
+    """One command-line PATH: what it stands for (``settings_targets``), or
+    the one target ``target_for_path`` makes of it."""
+    single = target_for_path(repo, raw, cwd)
+    if Path(single.path).is_absolute():
+        return [single]
+    named = settings_targets(repo, single.path)
+    return [single] if named is None else named
+
+
 def render_target(renderer: Renderer, spec: TargetSpec) -> RenderedTarget:
+    if spec.kind == "model":  # a model no environment pins: nothing is deployed, model.yaml is checked
+        return RenderedTarget(spec.path, spec.kind, [], spec.kube_version)
     if Path(spec.path).is_absolute():
         from shipyard.load import load_file
 
         loaded = load_file(Path(spec.path), spec.path, target=spec.path)
         return RenderedTarget(spec.path, spec.kind, loaded.objects, spec.kube_version, findings=loaded.findings)
-    result = renderer.render_path(spec.path, spec.path, spec.kube_version)
+    result = renderer.render_path(spec.path, spec.path, spec.kube_version, entry_point=spec.kind == "entrypoint")
     return RenderedTarget(
         name=spec.path,
         kind=spec.kind,

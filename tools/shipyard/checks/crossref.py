@@ -18,14 +18,23 @@ from shipyard.findings import Finding
 from shipyard.objects import K8sObject
 from shipyard.render.engine import (
     ARGO_APPLICATION,
+    ARGO_APPPROJECT,
     FLUX_GITREPOSITORY,
+    FLUX_HELMCHART,
     FLUX_HELMRELEASE,
     FLUX_HELMREPOSITORY,
     FLUX_KUSTOMIZATION,
+    FLUX_OCIREPOSITORY,
     same_repo,
 )
 from shipyard.render.helm import ChartRef
 from shipyard.render.scope import cluster_scoped_kinds
+
+
+def _text(value: Any) -> str:
+    """A field that should be a string, as one ("" otherwise), so a null
+    or a number never reaches a message as None."""
+    return value.strip() if isinstance(value, str) else ""
 
 
 def _spec(obj: K8sObject) -> dict[str, Any]:
@@ -38,8 +47,8 @@ def _spec(obj: K8sObject) -> dict[str, Any]:
 # Namespaces that exist before any GitOps engine syncs: Kubernetes' own, and
 # those the engines are installed into.
 PREEXISTING_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "argocd", "flux-system"})
-ENGINE_KINDS = frozenset({ARGO_APPLICATION, ("argoproj.io", "AppProject"), FLUX_KUSTOMIZATION, FLUX_HELMRELEASE,
-                          FLUX_GITREPOSITORY, FLUX_HELMREPOSITORY})
+ENGINE_KINDS = frozenset({ARGO_APPLICATION, ARGO_APPPROJECT, FLUX_KUSTOMIZATION, FLUX_HELMRELEASE,
+                          FLUX_GITREPOSITORY, FLUX_HELMREPOSITORY, FLUX_HELMCHART, FLUX_OCIREPOSITORY})
 
 
 @check("SY403")
@@ -57,17 +66,53 @@ def namespace_created(ctx: CheckContext) -> Iterable[Finding]:
                              path=("metadata", "namespace"), hint="add a Namespace object for it to base/namespaces")
 
 
+def _in_repository(ctx: CheckContext, path: Any) -> bool:
+    """Whether a sync path names a folder of this repository: only a source
+    that delivers this repository's own folders must be this repository (a
+    GitRepository or Application source may also fetch another team's
+    manifests, or a chart's sources)."""
+    text = _text(path)
+    if ctx.repo is None or not text or text.startswith("/") or ".." in text.split("/"):
+        return False
+    return (ctx.repo.root / text).is_dir()
+
+
+def _synced_git_repositories(ctx: CheckContext) -> set[tuple[str, str, str]]:
+    """(target, namespace, name) of each GitRepository a Flux Kustomization
+    syncs one of this repository's folders from."""
+    synced: set[tuple[str, str, str]] = set()
+    for target, obj in ctx.objects():
+        if (obj.group, obj.kind) != FLUX_KUSTOMIZATION:
+            continue
+        spec = _spec(obj)
+        ref = spec.get("sourceRef")
+        if not isinstance(ref, dict) or ref.get("kind") != "GitRepository" or not _in_repository(ctx, spec.get("path")):
+            continue
+        namespace = _text(ref.get("namespace")) or obj.namespace or ""
+        synced.add((target.name, namespace, _text(ref.get("name"))))
+    return synced
+
+
 @check("SY404")
 def repository_url(ctx: CheckContext) -> Iterable[Finding]:
+    """Sources that deliver this repository's folders name this repository.
+    Follows what the engines fetch: a Flux Kustomization's GitRepository
+    (kustomize-controller reads spec.path from its sourceRef's artifact) and
+    an Argo CD source's repoURL for its path or $values ref."""
     if ctx.repo is None or not ctx.repo.repository_url:
         return
     expected = ctx.repo.repository_url
-    for _target, obj in ctx.objects():
+    synced = _synced_git_repositories(ctx)
+    for target, obj in ctx.objects():
         gk = (obj.group, obj.kind)
         if gk == FLUX_GITREPOSITORY:
-            url = str(_spec(obj).get("url", ""))
+            if (target.name, obj.namespace or "", obj.name) not in synced:
+                continue
+            url = _text(_spec(obj).get("url"))
             if not same_repo(url, expected):
-                yield Finding.on(obj, "SY404", f"GitRepository url {url!r} is not this repository ({expected})",
+                said = f"GitRepository url {url!r} is not" if url else "GitRepository has no url: it does not name"
+                yield Finding.on(obj, "SY404", f"{said} this repository ({expected}), but Flux Kustomizations sync "
+                                 "this repository's folders from it",
                                  path=("spec", "url"), hint="set spec.url to repository.url from shipyard.yaml")
         elif gk == ARGO_APPLICATION:
             spec = _spec(obj)
@@ -76,7 +121,9 @@ def repository_url(ctx: CheckContext) -> Iterable[Finding]:
             for index, source in enumerate(sources):
                 if not isinstance(source, dict) or source.get("chart"):
                     continue
-                url = str(source.get("repoURL", ""))
+                if not (_in_repository(ctx, source.get("path")) or _text(source.get("ref"))):
+                    continue
+                url = _text(source.get("repoURL"))
                 if url and not same_repo(url, expected):
                     path = ("spec", "sources", index, "repoURL") if "sources" in spec else ("spec", "source", "repoURL")
                     yield Finding.on(obj, "SY404", f"Application source repoURL {url!r} is not this repository ({expected})",

@@ -79,6 +79,15 @@ Replicas count as the workload runs them: a SeldonDeployment componentSpec's
 maximum for SY304.
 """
 
+IMITATES_INTRO = """\
+## What each check imitates
+
+A check that stands in for an upstream system (the API server, an admission
+webhook, a GitOps controller, Prometheus) follows that system's own source at
+the version this repository pins; this table names where. Each is tested on
+upstream examples that must pass as well as on broken ones (tests/fixtures).
+"""
+
 WAIVERS = """\
 ## Waivers
 
@@ -132,6 +141,11 @@ def render() -> str:
     for check_id in sorted(registry):
         info = registry[check_id]
         out.append(f"| {check_id} | {_cell(info.title)} | {_cell(info.rationale)} | {_cell(info.hint)} |")
+    out += ["", IMITATES_INTRO, "| id | upstream source (repository, file, function) |", "|---|---|"]
+    for check_id in sorted(registry):
+        info = registry[check_id]
+        if info.imitates:
+            out.append(f"| {check_id} | {_cell(info.imitates)} |")
     out += ["", SCOPE, WAIVERS]
     out += [
         "## Built-in upstream waivers",

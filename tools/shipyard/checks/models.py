@@ -23,6 +23,7 @@ from shipyard.ids import CheckId
 from shipyard.load import load_located_file
 from shipyard.models import SELDON_GROUP, SELDON_KIND, rules
 from shipyard.models.components import component_problems
+from shipyard.models.gpus import deploy_base, expected_gpu_patch, pin_gpu_problems
 from shipyard.models.pins import Pin, read_pins
 from shipyard.models.problem import Problem
 from shipyard.models.spec import Model, model_names, model_problems
@@ -168,6 +169,37 @@ def components_in_sync(ctx: CheckContext) -> Iterable[Finding]:
         for problem in component_problems(ctx.repo, loaded):
             yield _finding("SY505", problem.file, problem.line, f"{name}: {problem.message}",
                            problem.hint or f"run `shipyard register {name} --sync`")
+    for env, pin in _all_pins(ctx):
+        loaded = _model(ctx, pin.model)
+        if loaded is not None:
+            yield from _gpu_patch_findings(ctx, loaded, env, pin)
+
+
+def _gpu_patch_findings(ctx: CheckContext, loaded: Model, env: str, pin: Pin) -> Iterator[Finding]:
+    """SY505 for the GPU patch generated into a pin: what model.yaml and the
+    environment's clusters make of it, against what the pin holds. Only a
+    model that uses GPUs in ``env`` has its deploy base rendered."""
+    assert ctx.repo is not None
+    try:
+        doc = load_located_file(ctx.repo.root / pin.file, pin.file)
+        clusters = ctx.repo.clusters()
+    except ShipyardError:
+        return  # a broken pin or cluster.yaml is reported by the checks that read them
+    try:
+        base: dict[str, Any] | None = None
+        if loaded.gpu_for(env) > 0:
+            key = f"models.deploy-base.{loaded.name}"
+            if key not in ctx.cache:
+                ctx.cache[key] = deploy_base(ctx.repo, loaded)
+            cached = ctx.cache[key]
+            base = cached if isinstance(cached, dict) else None
+        expected = expected_gpu_patch(loaded, env, clusters, base, 2 if pin.canary else 1)
+    except ShipyardError as exc:
+        yield _finding(exc.check, exc.file or pin.file, exc.line or 1, f"{loaded.name} in {env}: {exc.message}",
+                       exc.hint or "")
+        return
+    for problem in pin_gpu_problems(loaded, env, pin.file, doc.data, expected, doc.line):
+        yield _reported(problem, message=f"{loaded.name}: {problem.message}")
 
 
 @check("SY508")
@@ -334,10 +366,13 @@ def rendered_serving(ctx: CheckContext) -> Iterable[Finding]:
                 if image != serving["image"]:
                     problems.append((base + ("componentSpecs",),
                                      f"predictor {predictor.get('name')}: image {image!r}, model.yaml says {serving['image']!r}"))
-            gpus = rules.predictor_gpus(predictor)
-            if gpus != loaded.gpu:
-                problems.append((base + ("componentSpecs",),
-                                 f"predictor {predictor.get('name')}: {gpus} GPU(s) per replica, model.yaml says {loaded.gpu}"))
+        gpu_problems = []
+        for index, predictor in _predictors(obj):
+            problem = rules.rendered_gpus(loaded, str(target.environment), predictor, at=(obj.source.path, 1))
+            if problem is not None:
+                gpu_problems.append((("spec", "predictors", index, "componentSpecs"), problem))
         for path, message in problems:
             yield Finding.on(obj, "SY507", f"{obj.name}: {message}", path=path,
                              hint=f"make models/{obj.name}/deploy agree with spec.serving in {loaded.rel}")
+        for path, problem in gpu_problems:
+            yield Finding.on(obj, problem.id, f"{obj.name}: {problem.message}", path=path, hint=problem.hint)

@@ -27,7 +27,9 @@ from shipyard.checks.context import CheckContext
 from shipyard.render.target import RenderedTarget
 from shipyard.checks.policies import PodSpecRef, all_pod_specs, as_dict, as_list, dig, pod_gpus
 from shipyard.findings import Finding
-from shipyard.objects import JsonPath
+from shipyard.models import rules
+from shipyard.objects import JsonPath, K8sObject
+from shipyard.quantities import GpuDemand
 
 if TYPE_CHECKING:
     from shipyard.repo import Cluster
@@ -136,50 +138,50 @@ def gpu_scheduling(ctx: CheckContext) -> Iterable[Finding]:
                         f"pod{pod.where()} requests {gpus} GPU(s) but lacks {', '.join(missing)} "
                         f"that cluster {cluster.name!r} requires for its GPU nodes",
                         path=pod.path,
-                        hint=f"copy spec.gpu.nodeSelector and spec.gpu.tolerations from clusters/{cluster.name}/cluster.yaml",
+                        hint=f"a model gets them from clusters/{cluster.name}/cluster.yaml (spec.gpu) through its pin: "
+                             "`shipyard register MODEL --sync` writes them; for anything else, copy "
+                             "spec.gpu.nodeSelector and spec.gpu.tolerations from there",
                     )
+
+
+def gpu_demands(objects: list[K8sObject]) -> dict[tuple[str, str, str, JsonPath], GpuDemand]:
+    """Every pod template among ``objects`` that asks for GPUs, by object
+    and pod: its GPUs (the one counter) times its replicas at most
+    (replicas, or an autoscaler's maximum). `promote` sums the same demands
+    over what an environment would render after the change."""
+    found: dict[tuple[str, str, str, JsonPath], GpuDemand] = {}
+    for pod in all_pod_specs(objects):
+        gpus = pod_gpus(pod)
+        if not gpus:
+            continue
+        ns = f"{pod.obj.namespace}/" if pod.obj.namespace else ""
+        found[(pod.obj.kind, pod.obj.namespace, pod.obj.name, pod.path)] = GpuDemand(
+            f"{pod.obj.kind} {ns}{pod.obj.name}{pod.where()}", gpus, pod.replicas.high)
+    return found
 
 
 @check("SY304")
 def gpu_capacity(ctx: CheckContext) -> Iterable[Finding]:
-    usage: dict[str, dict[tuple[str, str, str, JsonPath], tuple[int, str]]] = {}
+    usage: dict[str, dict[tuple[str, str, str, JsonPath], GpuDemand]] = {}
     clusters: dict[str, "Cluster"] = {}
     for target in ctx.targets:
         for cluster in target_clusters(target, ctx):
             clusters[cluster.name] = cluster
             per = usage.setdefault(cluster.name, {})
-            for pod in all_pod_specs(target.objects):
-                gpus = pod_gpus(pod)
-                if not gpus:
-                    continue
-                total = gpus * pod.replicas.high
-                key = (pod.obj.kind, pod.obj.namespace, pod.obj.name, pod.path)
-                ns = f"{pod.obj.namespace}/" if pod.obj.namespace else ""
-                what = f"{pod.obj.kind} {ns}{pod.obj.name}{pod.where()}: {gpus} x {pod.replicas.high}"
-                if key not in per or per[key][0] < total:
-                    per[key] = (total, what)
+            for key, demand in gpu_demands(target.objects).items():
+                # one object rendered by two targets (both engines) runs once
+                if key not in per or per[key].total < demand.total:
+                    per[key] = demand
     for name, per in sorted(usage.items()):
         if not per:
             continue
         cluster = clusters[name]
         if not gpu_config(cluster):
             continue  # SY303 already says this cluster has no GPU nodes
-        capacity = cluster.gpu_capacity
-        total = sum(v for v, _ in per.values())
-        if total <= capacity:
-            continue
-        consumers = sorted(per.values(), key=lambda item: (-item[0], item[1]))
-        listed = "; ".join(what for _, what in consumers[:5]) + ("; ..." if len(consumers) > 5 else "")
-        file, line = _cluster_file(ctx, cluster)
-        yield Finding(
-            check="SY304",
-            message=f"cluster {name!r} has {capacity} GPU(s) but its workloads request {total} "
-                    f"(GPUs x replicas): {listed}",
-            file=file,
-            line=line,
-            hint="lower GPU requests or replicas, or raise spec.gpu.capacity when GPU nodes were added",
-            target=name,
-        )
+        problem = rules.gpu_capacity(cluster, per.values(), at=_cluster_file(ctx, cluster))
+        if problem is not None:
+            yield Finding(check="SY304", message=problem.message, file=problem.file, line=problem.line,
+                          hint=problem.hint, target=name)
 
 
 def _cluster_file(ctx: CheckContext, cluster: "Cluster") -> tuple[str, int]:

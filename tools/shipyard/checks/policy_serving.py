@@ -2,10 +2,18 @@
 
 A model server is ready when its model is loaded, not when its port opens.
 Seldon's operator gives graph containers without probes a TCP check on the
-port, which passes while the model is still downloading: a rollout shifts
-traffic to pods that answer errors. Production models also need to survive
-a node drain: at least two replicas and a PodDisruptionBudget, or an
-upgrade of the node pool takes the model down.
+port (createContainerService, seldon-core 1.17.1), which passes while the
+model is still downloading: a rollout shifts traffic to pods that answer
+errors. The exception is a prepackaged server the operator runs on
+MLServer (protocol v2 or kfserving, any predictor_servers entry but
+TENSORFLOW_SERVER and TRITON_SERVER): mergeMLServerContainer sets HTTP
+probes on /v2/health/ready and /v2/health/live itself, replacing the
+handler of any probe the container declares, so SY306 says nothing of
+those nodes: what a user writes there would not be what runs.
+
+Production models also need to survive a node drain: at least two replicas
+and a PodDisruptionBudget, or an upgrade of the node pool takes the model
+down.
 
 "Served" predictors are the ones that take traffic: every predictor that is
 not a shadow and has traffic above 0, or the only non-shadow predictor.
@@ -29,6 +37,7 @@ from shipyard.checks.policies import (
     seldon_replicas,
     serving_containers,
 )
+from shipyard.checks.seldon import predictor_servers, runs_on_mlserver
 from shipyard.findings import Finding
 from shipyard.objects import K8sObject
 
@@ -50,29 +59,41 @@ def served_predictors(obj: K8sObject) -> list[int]:
     return [i for i in live if isinstance(predictors[i].get("traffic"), int) and predictors[i]["traffic"] > 0]
 
 
+# What every SY306 hint adds: where the operator writes probes itself.
+MLSERVER_NOTE = ("(prepackaged servers on MLServer, protocol v2 or kfserving, are exempt: the operator sets HTTP "
+                 "/v2/health/ready and /v2/health/live probes on them itself)")
+
+
 @check("SY306")
 def serving_probes(ctx: CheckContext) -> Iterable[Finding]:
-    for _target, obj in ctx.objects():
+    for target, obj in ctx.objects():
         if not is_seldon_deployment(obj):
             continue
-        for path, container, _node, predictor in serving_containers(obj):
+        servers = predictor_servers(ctx, target)
+        protocol = dig(obj.body, "spec", "protocol")
+        for path, container, node, predictor in serving_containers(obj):
+            if runs_on_mlserver(node, protocol, servers):
+                continue  # the operator replaces whatever handler is written here
             missing = [p for p in ("readinessProbe", "livenessProbe") if not isinstance(container.get(p), dict)]
             if missing:
                 yield Finding.on(
                     obj, "SY306",
                     f"serving container {container.get('name')!r} in predictor {predictor!r} has no "
-                    f"{' and no '.join(missing)}",
+                    f"{' and no '.join(missing)}: the operator gives it a TCP check on its port",
                     path=path,
                     hint="add readinessProbe and livenessProbe with httpGet on the model server's health path "
-                         "(port: http)",
+                         f"(port: http) {MLSERVER_NOTE}",
                 )
         for path, node, predictor in prepackaged_without_container(obj):
+            if runs_on_mlserver(node, protocol, servers):
+                continue
             yield Finding.on(
                 obj, "SY306",
                 f"prepackaged server {node.get('name')!r} in predictor {predictor!r} gets only the operator's "
                 f"TCP probes: it has no componentSpecs container to declare probes on",
                 path=path,
-                hint=f"declare a container named {node.get('name')!r} in componentSpecs with readiness and liveness probes",
+                hint=f"declare a container named {node.get('name')!r} in componentSpecs with readiness and liveness "
+                     f"probes {MLSERVER_NOTE}",
             )
 
 

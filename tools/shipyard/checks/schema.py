@@ -6,6 +6,14 @@ the CRDs the run itself renders, or else from the pinned cache. Validation is
 strict: a field the schema does not know is an error (SY102), as with
 ``kubectl apply --validate=strict``, instead of being silently dropped.
 
+Each object goes through the API server's steps in its order
+(``shipyard.schemas.structural`` says which upstream code each follows):
+nulls pruned and defaults applied, the schema (SY101, SY102), embedded
+resources (SY101), list-type sets and maps (SY108), then the CRD's CEL rules
+(SY109; SY110 for a rule this checker cannot judge), which the API server
+does not run while the object has a blocking schema error. This module only
+turns what those report into findings, at the line of the field concerned.
+
 ``validate_objects`` is the whole family as one function, for code that has
 objects but no validate run; the registered checks share one pass over a
 run (cached in ``CheckContext.cache``).
@@ -23,14 +31,25 @@ from shipyard.checks.context import CheckContext
 from shipyard.findings import Finding
 from shipyard.load import format_path
 from shipyard.objects import JsonPath, K8sObject
+from shipyard.schemas import cel, structural
 from shipyard.schemas.crds import CrdIndex, CrdVersion, guess_plural, is_crd
 from shipyard.schemas.kubernetes import DEFINITIONS_URI, KubernetesSchemas, choose_version, split_api_version
+from shipyard.schemas.metadata import object_meta_problems
+from shipyard.schemas.structural import Node, Prepared
 
 SCHEMA_VIOLATION: Final = "SY101"
 UNKNOWN_FIELD: Final = "SY102"
 NOT_AN_OBJECT: Final = "SY104"
 UNKNOWN_KIND: Final = "SY105"
 SCHEMA_VERSION: Final = "SY106"
+DUPLICATE_LIST_KEY: Final = "SY108"
+RULE_FAILS: Final = "SY109"
+RULE_NOT_EVALUATED: Final = "SY110"
+
+# The schema errors after which the API server does not run a CRD's CEL rules
+# (apiextensions-apiserver pkg/registry/customresource/strategy.go
+# hasBlockingErr: NotSupported, Required, TooLong, TooMany, TypeInvalid).
+_BLOCKING = frozenset({"enum", "required", "maxLength", "maxItems", "maxProperties", "type"})
 
 _CRD_INDEX_KEY = "schema.crd_index"
 _FINDINGS_KEY = "schema.findings"
@@ -49,6 +68,8 @@ class _Schema:
     document: dict[str, Any]  # the root schema the validator was compiled from
     definitions: dict[str, Any] | None  # Kubernetes' _definitions.json, for $refs into it
     origin: str  # "per Kubernetes 1.33" or "per CRD <name> from <source>"
+    structural: Node | None = None  # list types (and for a CRD defaults, embedded resources, CEL rules)
+    builtin: bool = False
 
 
 @dataclass
@@ -79,11 +100,13 @@ class _Resolver:
         validator = self.kube.validator(api_version, kind)
         if validator is not None:
             document = self.kube.schema(api_version, kind) or {}
-            return _Schema(validator, document, self.kube.definitions(), f"per Kubernetes {self.choice.version[:-2]}")
+            return _Schema(validator, document, self.kube.definitions(), f"per Kubernetes {self.choice.version[:-2]}",
+                           self.kube.structural(api_version, kind), builtin=True)
         crd = self.crds.get(api_version, kind)
         if crd is not None and crd.served:
             validator, document = self.crds.compiled(crd, strict=self.strict)
-            return _Schema(validator, document, None, f"per CRD {crd.crd_name} from {crd.source}")
+            return _Schema(validator, document, None, f"per CRD {crd.crd_name} from {crd.source}",
+                           self.crds.structural(crd))
         return self._unknown(api_version, kind, crd)
 
     def _unknown(self, api_version: str, kind: str, crd: CrdVersion | None) -> _Unknown:
@@ -245,18 +268,24 @@ def _explain(kind: str, path: JsonPath) -> str:
     return f"kubectl explain {kind.lower()}{'.' + fields if fields else ''}"
 
 
-def _findings_for(obj: K8sObject, schema: _Schema, strict: bool, body: dict[str, Any] | None = None) -> list[Finding]:
+def _findings_for(obj: K8sObject, schema: _Schema, strict: bool, prepared: Prepared) -> tuple[list[Finding], bool]:
+    """The schema's findings on the prepared body, and whether one of them
+    is an error that stops the API server before the CEL rules."""
     findings: list[Finding] = []
-    for error in schema.validator.iter_errors(obj.body if body is None else body):
+    blocking = False
+    body = prepared.body
+    for error in schema.validator.iter_errors(body):
         path: JsonPath = tuple(error.instance_path)
-        if error.kind.name == "additionalProperties":
+        name = error.kind.name
+        blocking = blocking or name in _BLOCKING
+        if name == "additionalProperties":
             if not strict:
                 continue
             allowed = _known_properties(schema, error)
-            for name in error.kind.unexpected:
-                close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+            for field in error.kind.unexpected:
+                close = difflib.get_close_matches(field, allowed, n=1, cutoff=0.6)
                 guess = f"; did you mean {close[0]}?" if close else ""
-                field_path = path + (name,)
+                field_path = path + (field,)
                 findings.append(
                     Finding.on(
                         obj, UNKNOWN_FIELD, f"unknown field {format_path(field_path)}{guess} ({schema.origin})",
@@ -266,8 +295,18 @@ def _findings_for(obj: K8sObject, schema: _Schema, strict: bool, body: dict[str,
                     )
                 )
             continue
-        if error.kind.name == "required":
+        if name == "required":
             missing = path + (error.kind.property,)
+            if missing in prepared.nulls:
+                findings.append(
+                    Finding.on(
+                        obj, SCHEMA_VIOLATION,
+                        f"{format_path(missing)} is required, and null is no value: the API server drops a null"
+                        f" before validating (Required value) ({schema.origin})",
+                        path=missing, hint=f"give it a value ({_explain(obj.kind, missing)})",
+                    )
+                )
+                continue
             findings.append(
                 Finding.on(
                     obj, SCHEMA_VIOLATION, f"{format_path(missing)} is required ({schema.origin})",
@@ -277,11 +316,63 @@ def _findings_for(obj: K8sObject, schema: _Schema, strict: bool, body: dict[str,
             continue
         findings.append(
             Finding.on(
-                obj, SCHEMA_VIOLATION, f"{format_path(path)}: {_problem(error, _value_at(obj.body, path))} ({schema.origin})",
+                obj, SCHEMA_VIOLATION, f"{format_path(path)}: {_problem(error, _value_at(body, path))} ({schema.origin})",
                 path=path, hint=f"fix the value ({_explain(obj.kind, path)})",
             )
         )
+    return findings, blocking
+
+
+def _after_schema(obj: K8sObject, schema: _Schema, body: Any, blocking: bool) -> list[Finding]:
+    """What the API server checks after the schema: embedded resources,
+    list-type sets and maps, and (unless ``blocking``) the CEL rules."""
+    node = schema.structural
+    if node is None:
+        return []
+    findings: list[Finding] = []
+    if node.has_embedded and not schema.builtin:
+        for problem in structural.embedded_problems(body, node, _meta_check):
+            findings.append(Finding.on(obj, SCHEMA_VIOLATION, f"{format_path(problem.path)}: {problem.message}"
+                                       f" ({schema.origin})", path=problem.path,
+                                       hint="an embedded resource needs apiVersion, kind and valid metadata"))
+    if node.lists:
+        for problem in structural.list_problems(body, node, null_is_absent=schema.builtin):
+            findings.append(Finding.on(obj, DUPLICATE_LIST_KEY, f"{format_path(problem.path)}: {problem.message}"
+                                       f" ({schema.origin})", path=problem.path,
+                                       hint="remove or merge the duplicate entry, or give it a key of its own"))
+    if node.has_rules and not schema.builtin:
+        if blocking:
+            findings.append(Finding.on(
+                obj, RULE_NOT_EVALUATED,
+                f"the x-kubernetes-validations rules were not evaluated: the API server does not run them while the"
+                f" object has the schema errors reported above ({schema.origin})",
+                hint="fix those errors; the rules are checked then", severity="warning"))
+        else:
+            findings.extend(_rule_finding(obj, schema, outcome) for outcome in cel.evaluate(body, node))
     return findings
+
+
+def _rule_finding(obj: K8sObject, schema: _Schema, outcome: cel.Outcome) -> Finding:
+    rule = outcome.rule if len(outcome.rule) <= 120 else outcome.rule[:117] + "..."
+    where = f"CEL rule {json.dumps(rule, ensure_ascii=False)} at {_schema_path(outcome.source)}"
+    if outcome.verdict == "refused":
+        return Finding.on(obj, RULE_FAILS, f"{format_path(outcome.path)}: {outcome.message} ({where}; {schema.origin})",
+                          path=outcome.path, hint="change the object so the rule holds; the message is the CRD's own")
+    return Finding.on(obj, RULE_NOT_EVALUATED, f"{format_path(outcome.path)}: {outcome.message} ({where};"
+                      f" {schema.origin})", path=outcome.path, severity="warning",
+                      hint="check the object against this rule by hand, or on a test cluster")
+
+
+def _schema_path(source: JsonPath) -> str:
+    """openAPIV3Schema.properties.spec..., where a rule is written."""
+    return "openAPIV3Schema" + "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in source)
+
+
+def _meta_check(metadata: dict[str, Any], api_version: str, kind: str) -> list[structural.Problem]:
+    """An embedded resource's metadata, as the API server validates an
+    object's (shipyard.schemas.metadata, paths relative to metadata)."""
+    return [structural.Problem(tuple(p.path), p.message)
+            for p in object_meta_problems(metadata, api_version=api_version, kind=kind)]
 
 
 # --------------------------------------------------------------------------
@@ -312,8 +403,8 @@ def validate_objects(
     strict: bool = True,
     crds: CrdIndex | None = None,
 ) -> list[Finding]:
-    """SY101, SY102, SY104 and SY105 findings for ``objects`` on a cluster
-    running ``kube_version``. Custom resources are checked against the CRDs
+    """SY101, SY102, SY104, SY105 and SY108-SY110 findings for ``objects``
+    on a cluster running ``kube_version``. Custom resources are checked against the CRDs
     in ``crd_objects`` (and ``objects`` themselves), then the pinned cache;
     pass ``crds`` to share one index (and its compiled validators)."""
     objects = list(objects)
@@ -345,13 +436,32 @@ def _validate(objects: list[K8sObject], resolver: _Resolver, strict: bool) -> li
             if not _removed_builtin(api_version, kind, resolver.kube_version):
                 findings.append(Finding.on(obj, UNKNOWN_KIND, schema.message, hint=schema.hint))
             continue
-        validator = schema.validator  # type: ignore[union-attr]
+        if not isinstance(schema, _Schema):
+            continue
+        validator = schema.validator
+        if validator is None:
+            continue  # the CRD declares no schema: anything goes
         if "sops" in body and body["sops"].__class__ is dict:
             # SOPS-encrypted: Flux decrypts and drops the `sops` block before
             # applying, so the API server never sees it.
             body = {k: v for k, v in body.items() if k != "sops"}
-        if validator is not None and not validator.is_valid(body):
-            findings.extend(_findings_for(obj, schema, strict, body))  # type: ignore[arg-type]
+        node = schema.structural
+        blocking = False
+        if schema.builtin:
+            # Decoding into Go structs makes a null an absent field; a valid
+            # body stays valid without its nulls, so only an invalid one is
+            # looked at again without them.
+            if not validator.is_valid(body):
+                schema_findings, blocking = _findings_for(obj, schema, strict, structural.drop_nulls(body))
+                findings.extend(schema_findings)
+        else:
+            prepared = structural.prepare(body, node) if node is not None else Prepared(body, frozenset())
+            body = prepared.body
+            if not validator.is_valid(body):
+                schema_findings, blocking = _findings_for(obj, schema, strict, prepared)
+                findings.extend(schema_findings)
+        if node is not None and (node.lists or node.has_rules or node.has_embedded):
+            findings.extend(_after_schema(obj, schema, body, blocking))
     return findings
 
 
@@ -403,6 +513,21 @@ def schema_violation(ctx: CheckContext) -> Iterable[Finding]:
 @check(UNKNOWN_FIELD)
 def unknown_field(ctx: CheckContext) -> Iterable[Finding]:
     return _only(ctx, UNKNOWN_FIELD)
+
+
+@check(DUPLICATE_LIST_KEY)
+def duplicate_list_key(ctx: CheckContext) -> Iterable[Finding]:
+    return _only(ctx, DUPLICATE_LIST_KEY)
+
+
+@check(RULE_FAILS)
+def rule_fails(ctx: CheckContext) -> Iterable[Finding]:
+    return _only(ctx, RULE_FAILS)
+
+
+@check(RULE_NOT_EVALUATED)
+def rule_not_evaluated(ctx: CheckContext) -> Iterable[Finding]:
+    return _only(ctx, RULE_NOT_EVALUATED)
 
 
 def _removed_builtin(api_version: str, kind: str, kube_version: str) -> bool:

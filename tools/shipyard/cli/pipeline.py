@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from shipyard.errors import ShipyardError
+from shipyard.serving.store import resolve_store
 from shipyard.pipelines import kfp_tool, require_pipeline, run_params, run_pipeline
 from shipyard.repo import Repository
 
@@ -33,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", help="pipeline name (a folder under pipelines/)")
     parser.add_argument("--repo", type=Path, help="repository root (default: found from the current folder)")
     parser.add_argument("--version", help="run: the model version to register")
-    parser.add_argument("--model-store", help="run: where artifacts go (a local folder, file://, gs:// or s3://)")
+    parser.add_argument("--model-store", help="run: where artifacts go (a local folder, file://, gs:// or s3://; default: $SHIPYARD_MODEL_STORE, then modelStore.uri in shipyard.yaml)")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                         help="run: any other pipeline input, typed as the pipeline declares it (repeatable)")
     parser.add_argument("--pipeline-root", type=Path, help="run: folder for intermediate artifacts (default: a temporary folder)")
@@ -53,9 +54,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_pipeline(repo: Repository, args: argparse.Namespace) -> int:
-    if not args.version or not args.model_store:
-        raise ShipyardError("`pipeline run` needs --version and --model-store", hint="e.g. --version 1.1.0 --model-store /srv/models", check="SY900")
-    params = run_params(repo, args.version, args.model_store, args.param)
+    if not args.version:
+        raise ShipyardError("`pipeline run` needs --version", hint="e.g. --version 1.1.0", check="SY900")
+    store = resolve_store(repo.settings, args.model_store, root=repo.root)
+    params = run_params(repo, args.version, store.uri, args.param)
     pipeline_root = args.pipeline_root or Path(tempfile.mkdtemp(prefix=f"shipyard-{args.name}-"))
     result = run_pipeline(repo, args.name, params, pipeline_root)
     if result.summary is not None:

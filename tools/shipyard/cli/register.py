@@ -4,7 +4,8 @@ edits files only; --commit makes a branch and a commit for a pull request.
 
 Examples:
   shipyard register iris --version 1.1.0 --uri gs://bucket/iris/1.1.0 \\
-      --metrics metrics.json --sha256 <hex> --pipeline-run <run id>
+      --metrics metrics.json --sha256 <hex> --pipeline-run <run id> \\
+      --dataset iris-test --dataset-digest sha256:<hex of the test data>
   shipyard register iris --sync      # regenerate components from model.yaml
 """
 
@@ -15,6 +16,7 @@ import argparse
 from shipyard.cli.change_options import add_change_arguments, run_change
 from shipyard.errors import ShipyardError
 from shipyard.lifecycle.register import plan_register, plan_sync, read_metrics
+from shipyard.models.spec import Evaluation
 
 NAME = "register"
 HELP = "register a trained model version (or --sync its components)"
@@ -28,6 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sha256", help="sha256 of the artifact")
     parser.add_argument("--pipeline-run", help="the training pipeline run id or URL")
     parser.add_argument("--created", help="registration time, RFC 3339 (default: now)")
+    parser.add_argument("--dataset", metavar="NAME",
+                        help="the evaluation data the metrics were measured on, e.g. iris-test (with --dataset-digest)")
+    parser.add_argument("--dataset-digest", metavar="sha256:HEX",
+                        help="sha256 of the evaluation data's content; promotions compare metrics only between "
+                        "versions measured on the same data")
     parser.add_argument("--sync", action="store_true", help="only regenerate the version components from model.yaml")
     add_change_arguments(parser, commit_by_default=False)
 
@@ -36,14 +43,21 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     if args.sync:
-        if args.version or args.uri or args.metrics:
-            raise ShipyardError("--sync takes no --version, --uri or --metrics", check="SY900")
+        if args.version or args.uri or args.metrics or args.dataset or args.dataset_digest:
+            raise ShipyardError("--sync takes no --version, --uri, --metrics, --dataset or --dataset-digest",
+                                check="SY900")
         return run_change(args, lambda repo: plan_sync(repo, args.model))
     missing = [flag for flag, value in (("--version", args.version), ("--uri", args.uri), ("--metrics", args.metrics))
                if not value]
     if missing:
         raise ShipyardError(f"register needs {', '.join(missing)}", hint="or --sync to regenerate components", check="SY900")
+    if bool(args.dataset) != bool(args.dataset_digest):
+        given, needed = ("--dataset", "--dataset-digest") if args.dataset else ("--dataset-digest", "--dataset")
+        raise ShipyardError(f"{given} needs {needed}: the evaluation data is recorded by its name and the sha256 of "
+                            "its content together", hint="for example: --dataset iris-test --dataset-digest "
+                            "sha256:$(sha256sum test.csv | cut -d' ' -f1)", check="SY900")
+    evaluation = Evaluation(args.dataset, args.dataset_digest) if args.dataset else None
     metrics = read_metrics(Path(args.metrics))
     return run_change(args, lambda repo: plan_register(
         repo, args.model, args.version, args.uri, metrics, sha256=args.sha256,
-        pipeline_run=args.pipeline_run, created=args.created))
+        pipeline_run=args.pipeline_run, created=args.created, evaluation=evaluation))

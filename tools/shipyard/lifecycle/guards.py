@@ -16,11 +16,18 @@ from shipyard.models.spec import Model
 from shipyard.repo import Repository
 
 
-def require_force_reason(force: bool, reason: str | None) -> str | None:
-    if force and not (reason or "").strip():
-        raise ShipyardError("--force needs --reason: a written reason why the rule may be skipped", check=ids.USAGE)
-    if reason and not force:
-        raise ShipyardError("--reason goes with --force", check=ids.USAGE)
+def require_reason(reason: str | None, *, force: bool = False, accept_regression: bool = False) -> str | None:
+    """The written reason a skipped rule (--force) or an accepted regression
+    (--accept-regression) needs: it goes into the commit and the pull
+    request, so a reviewer reads why, not only that."""
+    if not (reason or "").strip():
+        if force:
+            raise ShipyardError("--force needs --reason: a written reason why the rule may be skipped", check=ids.USAGE)
+        if accept_regression:
+            raise ShipyardError("--accept-regression needs --reason: a written reason why a version worse than the "
+                                "one running may replace it", check=ids.USAGE)
+    if reason and not (force or accept_regression):
+        raise ShipyardError("--reason goes with --force or --accept-regression", check=ids.USAGE)
     return reason.strip() if reason else None
 
 

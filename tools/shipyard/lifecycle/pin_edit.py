@@ -22,8 +22,10 @@ from shipyard.files import read_exact
 from shipyard.lifecycle.yaml_edit import dump_round_trip, load_round_trip
 from shipyard.models import SELDON_GROUP, SELDON_KIND
 from shipyard.models.components import component_dir
+from shipyard.models.gpus import is_gpu_patch
 from shipyard.models.pins import env_models_dir, managed_ops, pin_dir
 from shipyard.repo import Repository
+from shipyard.shapes import as_dict
 
 @dataclass(frozen=True)
 class PinState:
@@ -46,8 +48,9 @@ def relative_to_folder(folder: Path, target: Path) -> str:
     return Path(os.path.relpath(target, folder)).as_posix()
 
 
-def new_pin_text(repo: Repository, env: str, model: str, state: PinState) -> str:
-    """A pin file for a model arriving in ``env``."""
+def new_pin_text(repo: Repository, env: str, model: str, state: PinState, gpu_patch: str | None = None) -> str:
+    """A pin file for a model arriving in ``env`` (``gpu_patch``: the
+    generated GPU patch, shipyard.models.gpus; None in a CPU environment)."""
     folder = pin_dir(repo, env, model)
     models_dir = repo.root / "models" / model
     resources = [relative_to_folder(folder, models_dir / "deploy")]
@@ -69,13 +72,16 @@ def new_pin_text(repo: Repository, env: str, model: str, state: PinState) -> str
         "      path: /spec/predictors/0/replicas",
         f"      value: {state.replicas}",
     ]
-    return edit_pin_text(repo, env, model, "\n".join(lines) + "\n", state)
+    return edit_pin_text(repo, env, model, "\n".join(lines) + "\n", state, gpu_patch)
 
 
-def edit_pin_text(repo: Repository, env: str, model: str, text: str, state: PinState) -> str:
+def edit_pin_text(repo: Repository, env: str, model: str, text: str, state: PinState,
+                  gpu_patch: str | None = None) -> str:
     """``text`` of a pin file with ``state`` written into it: the version
-    components and the replicas/traffic operations; everything else (other
-    resources, other patches, comments) is kept as it was."""
+    components, the replicas/traffic operations and the generated GPU patch
+    (``gpu_patch``; None: the environment serves on CPU, so there is none);
+    everything else (other resources, other patches, comments) is kept as
+    it was."""
     path = pin_dir(repo, env, model) / "kustomization.yaml"
     rel = repo.rel(path)
     rt, data = load_round_trip(text, rel)
@@ -83,6 +89,7 @@ def edit_pin_text(repo: Repository, env: str, model: str, text: str, state: PinS
         raise ShipyardError("expected a kustomization (a mapping)", file=rel, line=1, check=ids.USAGE)
     _set_components(repo, data, path.parent, model, state, rel)
     _set_managed_patch(data, model, state, rel)
+    _set_gpu_patch(data, model, gpu_patch)
     return dump_round_trip(rt, data)
 
 
@@ -140,7 +147,7 @@ def _set_managed_patch(data: CommentedMap, model: str, state: PinState, rel: str
     for entry in patches:
         target = entry.get("target") if isinstance(entry, dict) else None
         if isinstance(target, dict) and target.get("kind") == SELDON_KIND and target.get("name") == model \
-                and isinstance(entry.get("patch"), str):
+                and isinstance(entry.get("patch"), str) and not is_gpu_patch(entry, model):
             if ours is None or managed_ops(entry["patch"]):
                 ours = entry
                 if managed_ops(entry["patch"]):
@@ -151,6 +158,28 @@ def _set_managed_patch(data: CommentedMap, model: str, state: PinState, rel: str
         ours = CommentedMap([("target", target), ("patch", "[]")])
         patches.append(ours)
     ours["patch"] = LiteralScalarString(_rewrite_ops(str(ours["patch"]), state, rel))
+
+
+def _set_gpu_patch(data: CommentedMap, model: str, gpu_patch: str | None) -> None:
+    """The generated GPU patch as one entry of ``patches``, right after the
+    replicas/traffic one: rewritten whole, since nothing in it is the
+    owner's; an entry that already holds exactly this text stays untouched."""
+    patches = data.get("patches")
+    if not isinstance(patches, CommentedSeq):
+        return  # _set_managed_patch made it a list
+    ours = [i for i, entry in enumerate(patches) if is_gpu_patch(entry, model)]
+    if gpu_patch is not None and len(ours) == 1 and str(patches[ours[0]]["patch"]) == gpu_patch:
+        return
+    for index in reversed(ours):
+        del patches[index]
+    if gpu_patch is None:
+        return
+    managed = [i for i, entry in enumerate(patches) if isinstance(entry, dict) and isinstance(entry.get("patch"), str)
+               and as_dict(entry.get("target")).get("name") == model and managed_ops(entry["patch"])]
+    target = CommentedMap([("group", SELDON_GROUP), ("kind", SELDON_KIND), ("name", model)])
+    target.fa.set_flow_style()
+    entry = CommentedMap([("target", target), ("patch", LiteralScalarString(gpu_patch))])
+    patches.insert(managed[0] + 1 if managed else len(patches), entry)
 
 
 def _rewrite_ops(patch_text: str, state: PinState, rel: str) -> str:

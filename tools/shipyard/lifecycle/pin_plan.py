@@ -8,6 +8,7 @@ from pathlib import Path
 
 from shipyard.errors import ShipyardError
 from shipyard.files import read_exact
+from shipyard.lifecycle.gpus import pin_gpu_patch
 from shipyard.lifecycle.guards import pin_file, refuse
 from shipyard.lifecycle.pin_edit import PinState, add_to_env_models, edit_pin_text, new_pin_text
 from shipyard.lifecycle.plan import Plan, Rendered, Verify
@@ -41,6 +42,7 @@ def _pin_render_verify(model: Model, env: str, state: PinState) -> Verify:
         for predictor, (version, traffic, replicas) in zip(predictors, expected):
             refuse(rules.rendered_uri(model, env, predictor, at=(rel, 1)))
             refuse(rules.rendered_replicas(model, env, predictor, at=(rel, 1)))
+            refuse(rules.rendered_gpus(model, env, predictor, at=(rel, 1)))
             labelled = as_dict(predictor.get("labels")).get("version")
             if labelled != version:
                 raise ShipyardError(f"{rel} renders {model.name} {labelled} in predictor {predictor.get('name')}, "
@@ -57,16 +59,21 @@ def _pin_render_verify(model: Model, env: str, state: PinState) -> Verify:
 
 def pin_plan(repo: Repository, model: Model, env: str, current: Pin | None, state: PinState,
               *, action: str, title: str, branch: str, sections: list[str], noop: str) -> Plan:
+    """The pin of ``model`` in ``env`` written for ``state``: its components,
+    replicas and traffic, and the GPU patch generated from spec.serving.gpu
+    and the environment's clusters (none where it serves on CPU), so every
+    command that edits a pin keeps the GPUs current."""
     pin_path = pin_file(repo, env, model.name)
+    gpu_patch = pin_gpu_patch(repo, model, env, state)
     files: dict[Path, str] = {}
     if current is None:
-        files[pin_path] = new_pin_text(repo, env, model.name, state)
+        files[pin_path] = new_pin_text(repo, env, model.name, state, gpu_patch)
         added = add_to_env_models(repo, env, model.name)
         if added:
             files[added[0]] = added[1]
     else:
         text = read_exact(pin_path)
-        new = edit_pin_text(repo, env, model.name, text, state)
+        new = edit_pin_text(repo, env, model.name, text, state, gpu_patch)
         if new != text:
             files[pin_path] = new
     return Plan(action=action, model=model.name, environment=env, title=title, branch=branch, files=files,

@@ -10,6 +10,7 @@ from typing import Any
 
 from shipyard.files import write_report
 from shipyard.lifecycle.plan import Outcome, Plan
+from shipyard.models.rules import Comparison, MetricChange
 from shipyard.models.spec import Model, Version
 
 def _fmt(value: float | None) -> str:
@@ -50,12 +51,76 @@ def compare_table(old: Version | None, new: Version) -> str:
     return "\n".join(rows)
 
 
+ACCEPTED = "## Regression accepted"
+
+
+def _verdict(change: MetricChange, comparison: Comparison, accepted: bool) -> str:
+    verdict = change.verdict
+    if verdict == "missing":
+        return "**not reported**" + (" (accepted)" if accepted else "")
+    if verdict == "within":
+        return "**worse**, within the tolerance"
+    if verdict == "regression":
+        if not comparison.judged:
+            return "**worse, beyond the tolerance** (not judged: different evaluation data)"
+        return "**worse, beyond the tolerance**" + (" (accepted)" if accepted else "")
+    return verdict
+
+
+def _change(change: MetricChange) -> str:
+    if change.current is None or change.candidate is None:
+        return "—"
+    return f"{round(change.candidate - change.current, 12):+g}"
+
+
+def comparison_section(model: Model, comparison: Comparison, *, accepted: bool) -> str:
+    """Champion/challenger for the pull request: every compared metric of
+    the candidate beside the version the environment runs now, each one that
+    got worse flagged (within its tolerance or not), and whether the two
+    were measured on the same evaluation data."""
+    current, candidate, env = comparison.current, comparison.candidate, comparison.env
+    head = f"## Compared with {current.version}, which {env} runs now\n\n"
+    if not comparison.changes:
+        if not model.compares:
+            return head + f"- {model.rel} declares no spec.compare: no metric is compared (docs/models.md)"
+        return head + f"- spec.compare in {model.rel} compares no metric in {env}"
+    rows = [f"| metric | {current.version} (now) | {candidate.version} (new) | change | rule | verdict |",
+            "|---|---|---|---|---|---|"]
+    for change in comparison.changes:
+        rows.append(f"| {change.rule.metric} | {_fmt(change.current)} | {_fmt(change.candidate)} | {_change(change)} | "
+                    f"{change.rule.better} is better, tolerance {change.tolerance()} | "
+                    f"{_verdict(change, comparison, accepted)} |")
+    notes = []
+    if comparison.data == "same":
+        assert candidate.evaluation is not None
+        notes.append(f"- Evaluation data: the same for both, {candidate.evaluation.dataset} "
+                     f"(`{candidate.evaluation.digest}`)")
+    elif comparison.data == "different":
+        assert current.evaluation is not None and candidate.evaluation is not None
+        notes.append(f"- **Evaluation data differs**: {current.version} was measured on {current.evaluation.describe()}, "
+                     f"{candidate.version} on {candidate.evaluation.describe()}. Figures from different data do not say "
+                     "which version is better, so no worse figure was refused; the gates still apply.")
+    else:
+        lacking = [v.version for v in (current, candidate) if v.evaluation is None]
+        notes.append(f"- Evaluation data: {' and '.join(lacking)} {'does' if len(lacking) == 1 else 'do'} not record "
+                     "it, so the figures are compared as if measured on the same data")
+    return head + "\n".join(rows) + "\n\n" + "\n".join(notes)
+
+
+def accepted_section(problem_message: str, reason: str) -> str:
+    """The regression a promotion was told to accept, and why: in the pull
+    request and in the commit message (commit_body)."""
+    return f"{ACCEPTED}\n\n- accepted: {problem_message}\n- reason: {reason}"
+
+
 def version_lines(version: Version) -> list[str]:
     lines = [f"- modelUri: `{version.model_uri}`"]
     if version.sha256:
         lines.append(f"- sha256: `{version.sha256}`")
     if version.pipeline_run:
         lines.append(f"- training run: `{version.pipeline_run}`")
+    if version.evaluation:
+        lines.append(f"- evaluated on: {version.evaluation.dataset} (`{version.evaluation.digest}`)")
     lines.append(f"- registered: {version.created}")
     return lines
 
@@ -140,7 +205,7 @@ def stable_section(model: Model, env: str, old: str | None, new: str, extra: lis
 def commit_body(plan: Plan) -> str:
     lines: list[str] = []
     for section in plan.sections:
-        if section.startswith("## What changes") or section.startswith("## Forced"):
+        if section.startswith(("## What changes", "## Forced", ACCEPTED)):
             lines.extend(line for line in section.splitlines() if line.startswith("- "))
     return "\n".join(lines)
 

@@ -1,6 +1,7 @@
 """register: add a trained version to models/<m>/model.yaml and generate
 its version components; `--sync` regenerates every component from
-model.yaml. Registered versions are immutable."""
+model.yaml, and the GPU patch of every pin (spec.serving.gpu and the
+clusters' spec.gpu). Registered versions are immutable."""
 
 from __future__ import annotations
 
@@ -10,20 +11,24 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
 from shipyard import ids
 from shipyard.files import atomic_write, read_exact
 from shipyard.errors import ShipyardError
-from shipyard.lifecycle.pin_edit import relative_to_folder
+from shipyard.lifecycle.gpus import pin_gpu_patch
+from shipyard.lifecycle.guards import pin_file
+from shipyard.lifecycle.pin_edit import PinState, edit_pin_text, relative_to_folder
 from shipyard.lifecycle.plan import Plan, Rendered, Verify
 from shipyard.lifecycle.pr_body import compare_table, version_lines
 from shipyard.lifecycle.yaml_edit import append_to_block_sequence, dump_round_trip, load_round_trip, read_or_none
 from shipyard.load import load_located, read_text
 from shipyard.models.components import component_dir, component_text, expected_components
 from shipyard.models import rules
+from shipyard.models.pins import read_pin
 from shipyard.models.rules import seldon_deployments
-from shipyard.models.spec import (Model, build_model, load_model, model_file, parse_model_text, require_model_name,
-                                  schema_problems, semantic_problems)
+from shipyard.models.spec import (Evaluation, Model, Version, build_model, load_model, model_file, parse_model_text,
+                                  require_model_name, schema_problems, semantic_problems)
 from shipyard.repo import Repository
 from shipyard.targets import open_renderer
 
@@ -137,10 +142,16 @@ def plan_register(
     sha256: str | None = None,
     pipeline_run: str | None = None,
     created: str | None = None,
+    evaluation: Evaluation | None = None,
 ) -> Plan:
     """Add a trained version to models/<m>/model.yaml and generate its
     components. Registered versions are immutable: the same version again
-    with the same facts is a no-op, with different facts an error."""
+    with the same facts is a no-op, with different facts an error.
+    ``evaluation`` is what the metrics were measured on: a promotion
+    compares two versions' metrics only when they were measured on the same
+    data."""
+    if evaluation is not None:
+        evaluation = Evaluation(evaluation.dataset, evaluation.digest.lower())
     require_model_name(repo, model_name)
     model = load_model(repo, model_name)
     credential = rules.uri_without_credentials(model_name, version, uri, at=(model.rel, 1))
@@ -149,7 +160,8 @@ def plan_register(
     existing = model.find(version)
     if existing is not None:
         same = existing.model_uri == uri and existing.metrics == {k: float(v) for k, v in metrics.items()} \
-            and (sha256 is None or existing.sha256 == sha256)
+            and (sha256 is None or existing.sha256 == sha256) \
+            and (evaluation is None or existing.evaluation == evaluation)
         if not same:
             raise ShipyardError(
                 f"{model_name} {version} is already registered with different facts (registered versions are immutable)",
@@ -164,6 +176,11 @@ def plan_register(
     flow = CommentedMap(metrics)
     flow.fa.set_flow_style()
     entry["metrics"] = flow
+    if evaluation is not None:
+        # quoted: a colon inside a flow mapping trips older YAML readers
+        measured = CommentedMap({"dataset": evaluation.dataset, "digest": SingleQuotedScalarString(evaluation.digest)})
+        measured.fa.set_flow_style()
+        entry["evaluation"] = measured
     if pipeline_run:
         entry["pipelineRun"] = pipeline_run
     entry["created"] = created or datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -183,16 +200,18 @@ def plan_register(
     if problems:
         prefix = f"spec.versions[{count}]."
         flags = {"modelUri": "--uri", "sha256": "--sha256", "version": "--version", "metrics": "--metrics",
-                 "created": "--created", "pipelineRun": "--pipeline-run"}
+                 "created": "--created", "pipelineRun": "--pipeline-run", "evaluation.dataset": "--dataset",
+                 "evaluation.digest": "--dataset-digest", "evaluation": "--dataset/--dataset-digest"}
 
         def said(message: str) -> str:
             if message.startswith(prefix):
                 field, _, rest = message[len(prefix):].partition(":")
-                return f"{flags.get(field.split('.')[0], field)}:{rest}"
+                return f"{flags.get(field, flags.get(field.split('.')[0], field))}:{rest}"
             return message
 
         raise ShipyardError("the new version is invalid: " + "; ".join(said(p.message) for p in problems),
-                            hint="check --version, --uri, --sha256 and the metrics file (schema: docs/models.md)",
+                            hint="check --version, --uri, --sha256, --dataset-digest and the metrics file "
+                                 "(schema: docs/models.md)",
                             check="SY501")
     new_model = build_model(model_name, rel, doc)
     registered = new_model.get(version)
@@ -204,26 +223,78 @@ def plan_register(
     for env in repo.model_environments():
         failures = new_model.gate_failures(registered, env)
         gate_lines.append(f"- {env}: " + ("pass" if not failures else "fails: " + "; ".join(failures)))
+    warnings = _comparability(new_model, registered, latest)
     sections = [
         "\n".join(["## What changes", "", f"- Model: `{model_name}` (owner: {owner})",
                    f"- New version: `{version}` in `{rel}`, with its components in "
                    f"`models/{model_name}/versions/{version}/`", *version_lines(registered)]),
-        "## Metrics\n\n" + compare_table(latest, registered),
+        "## Metrics\n\n" + compare_table(latest, registered) + "".join(f"\n\n- {w}" for w in warnings),
         "## Gates\n\n" + "\n".join(gate_lines),
     ]
-    return Plan(action="register", model=model_name, title=f"Register {model_name} {version}",
+    plan = Plan(action="register", model=model_name, title=f"Register {model_name} {version}",
                 branch=f"register/{model_name}-{version}", files=files, sections=sections,
                 verify=_components_verify(model_name, [version]), noop=f"{model_name} {version} is already registered")
+    plan.warnings.extend(warnings)
+    return plan
+
+
+def _comparability(model: Model, registered: Version, latest: Version | None) -> list[str]:
+    """What will stop a promotion of the new version from comparing it
+    with the one running (spec.compare), said now, when the pipeline that
+    measured it can still be fixed: a compared metric it does not report,
+    and evaluation data it does not record or that differs from the latest
+    version's. Registering is not refused: the version is a fact."""
+    notes = []
+    compared = model.compared_metrics
+    lacking = [metric for metric in compared if metric not in registered.metrics]
+    if lacking:
+        notes.append(f"{registered.version} does not report {', '.join(lacking)}, which spec.compare in {model.rel} "
+                     "compares: promoting it over a version will need --accept-regression --reason")
+    if compared and registered.evaluation is None:
+        notes.append(f"{registered.version} records no evaluation data (--dataset, --dataset-digest): promotions "
+                     "compare its metrics as if measured on the same data as the running version's")
+    elif compared and latest is not None and latest.evaluation is not None and registered.evaluation is not None \
+            and latest.evaluation.digest != registered.evaluation.digest:
+        notes.append(f"{registered.version} was measured on other evaluation data than {latest.version} "
+                     f"({registered.evaluation.describe()}, not {latest.evaluation.describe()}): promotions do not "
+                     "judge one against the other")
+    return notes
+
+
+def _synced_pins(repo: Repository, model: Model) -> dict[Path, str]:
+    """Every pin of ``model`` (in its own folder) with its generated GPU
+    patch rewritten from model.yaml and the clusters' spec.gpu: added where
+    the model uses GPUs, removed where it serves on CPU. Versions, replicas
+    and traffic stay as the pin has them: changing those is a promotion."""
+    files: dict[Path, str] = {}
+    for env in repo.model_environments():
+        pin = read_pin(repo, env, model.name)
+        path = pin_file(repo, env, model.name)
+        if pin is None or pin.stable is None or pin.file != repo.rel(path):
+            continue
+        state = PinState(stable=pin.stable, replicas=pin.replicas.get(0, model.replicas_for(env) or 1),
+                         canary=pin.canary, canary_traffic=pin.traffic.get(1),
+                         canary_replicas=pin.replicas.get(1) if pin.canary else None)
+        text = read_exact(path)
+        new = edit_pin_text(repo, env, model.name, text, state, pin_gpu_patch(repo, model, env, state))
+        if new != text:
+            files[path] = new
+    return files
 
 
 def _sync_plan(repo: Repository, model: Model, *, action: str, title: str, noop: str) -> Plan:
     files = {path: text for path, text in expected_components(repo, model).items() if read_or_none(path) != text}
     changed_versions = sorted({path.parent.name if path.parent.name != "canary" else path.parent.parent.name
                                for path in files})
+    pins = _synced_pins(repo, model)
+    files.update(pins)
     sections = ["## What changes\n\n" + "\n".join(
-        f"- regenerated `models/{model.name}/versions/{v}/` from `{model.rel}`" for v in changed_versions)]
+        [f"- regenerated `models/{model.name}/versions/{v}/` from `{model.rel}`" for v in changed_versions]
+        + [f"- regenerated the GPU patch of `{repo.rel(path)}` from `{model.rel}` (spec.serving.gpu) and the "
+           "clusters' spec.gpu" for path in pins])]
     return Plan(action=action, model=model.name, title=title, branch=f"register/{model.name}-sync", files=files,
-                sections=sections, verify=_components_verify(model.name, changed_versions), noop=noop)
+                sections=sections, render=[path.parent for path in pins],
+                verify=_components_verify(model.name, changed_versions), noop=noop)
 
 
 def plan_sync(repo: Repository, model_name: str) -> Plan:

@@ -34,6 +34,16 @@ def component_text(model: Model, version: Version, *, canary: bool = False) -> s
 
     The canary copies predictor 0 so it serves exactly like the stable one
     except for the artifact; the overlay that lists it sets the traffic.
+
+    The version is written twice, because seldon-core 1.17 reads it from two
+    places: the predictor's ``labels.version`` goes onto its pods, where
+    Istio's per-predictor subsets select them; its ``annotations.version`` is
+    what the executor puts in the ``predictor_version`` label of every request
+    metric (executor/api/metric/server.go, rest/server.go read
+    ``Predictor.Annotations["version"]``), and so what each alert names.
+    A version only in the labels leaves ``predictor_version`` empty (SY319).
+    Both ops set the whole map: a predictor's labels and annotations belong to
+    its version component; settings for every pod go in ``spec.annotations``.
     """
     v = version.version
     index = 1 if canary else 0
@@ -45,6 +55,7 @@ def component_text(model: Model, version: Version, *, canary: bool = False) -> s
         ops.append(f"- op: replace\n  path: /spec/predictors/{index}/name\n  value: {CANARY_PREDICTOR}")
     ops.append(f"- op: replace\n  path: /spec/predictors/{index}/graph/modelUri\n  value: {_q(version.model_uri)}")
     ops.append(f"- op: add\n  path: /spec/predictors/{index}/labels\n  value: {{version: {_q(v)}}}")
+    ops.append(f"- op: add\n  path: /spec/predictors/{index}/annotations\n  value: {{version: {_q(v)}}}")
     ops.append(f"- op: add\n  path: /metadata/labels/{label.replace('/', '~1')}\n  value: {_q(v)}")
     patch = "\n".join("    " + line for op in ops for line in op.splitlines())
     return (

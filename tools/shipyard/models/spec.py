@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Literal
 
 from shipyard import ids
 from shipyard.errors import ShipyardError
@@ -110,6 +110,7 @@ def semantic_problems(doc: Located, rel: str, folder: str, environments: list[st
         serving = as_dict(spec.get("serving"))
         sections = (("serving.replicas", ("spec", "serving", "replicas"), serving.get("replicas")),
                     ("serving.canaryReplicas", ("spec", "serving", "canaryReplicas"), serving.get("canaryReplicas")),
+                    ("serving.gpu", ("spec", "serving", "gpu"), serving.get("gpu")),
                     ("gates", ("spec", "gates"), spec.get("gates")))
         for section, base, mapping in sections:
             if not isinstance(mapping, dict):
@@ -119,11 +120,29 @@ def semantic_problems(doc: Located, rel: str, folder: str, environments: list[st
                     path = base + (env,)
                     problems.append(Problem("SY501", rel, doc.line(path), f"{section}: unknown environment {env!r}",
                                             hint=f"environments are: {', '.join(environments) or 'none'}"))
+        for metric, rule in as_dict(spec.get("compare")).items():
+            for index, env in enumerate(as_list(as_dict(rule).get("environments"))):
+                if isinstance(env, str) and env not in known:
+                    problems.append(Problem("SY501", rel, doc.line(("spec", "compare", metric, "environments", index)),
+                                            f"compare.{metric}.environments: unknown environment {env!r}",
+                                            hint=f"environments are: {', '.join(environments) or 'none'}"))
     return problems
 
 
 # --------------------------------------------------------------------------
 # Models
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What a version's metrics were measured on: two versions' metrics
+    say which is better only when both were measured on the same data."""
+
+    dataset: str
+    digest: str  # sha256:<64 hex digits> of the evaluation data's content
+
+    def describe(self) -> str:
+        return f"{self.dataset} ({self.digest[:len('sha256:') + 12]}…)"
 
 
 @dataclass(frozen=True)
@@ -135,6 +154,7 @@ class Version:
     sha256: str | None = None
     pipeline_run: str | None = None
     line: int = 0
+    evaluation: Evaluation | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +177,36 @@ class Bound:
         if self.min is not None and value < self.min:
             return False
         return not (self.max is not None and value > self.max)
+
+
+Better = Literal["higher", "lower"]
+
+
+@dataclass(frozen=True)
+class CompareRule:
+    """How one metric of a candidate is compared with the version an
+    environment runs now (spec.compare): which direction is better and how
+    much worse is tolerated, absolutely or as a percentage of the current
+    value."""
+
+    metric: str
+    better: Better
+    tolerance: float = 0.0
+    relative: bool = False  # tolerance is a percentage of the current version's value
+    environments: tuple[str, ...] | None = None  # None: every environment
+    line: int = 0
+
+    def applies_to(self, env: str) -> bool:
+        return self.environments is None or env in self.environments
+
+    def worse_by(self, current: float, candidate: float) -> float:
+        """How much worse ``candidate`` is than ``current`` in this rule's
+        direction: positive when worse, zero or negative when not."""
+        return current - candidate if self.better == "higher" else candidate - current
+
+    def allowed(self, current: float) -> float:
+        """How much worse than ``current`` a candidate may be."""
+        return abs(current) * self.tolerance / 100 if self.relative else self.tolerance
 
 
 @dataclass
@@ -185,9 +235,19 @@ class Model:
     def namespace(self) -> str | None:
         return self.serving.get("namespace")
 
+    def gpu_for(self, env: str) -> int:
+        """GPUs one replica uses in ``env`` (spec.serving.gpu: one number for
+        every environment, or per environment; unlisted environments: 0)."""
+        value = self.serving.get("gpu", 0)
+        if isinstance(value, dict):
+            return int(value.get(env, 0))
+        return int(value)
+
     @property
-    def gpu(self) -> int:
-        return int(self.serving.get("gpu", 0))
+    def gpu_line(self) -> int:
+        """The line of spec.serving.gpu (of spec.serving when it is not written)."""
+        path = ("spec", "serving", "gpu") if "gpu" in self.serving else ("spec", "serving")
+        return self.doc.line(path)
 
     def canary_replicas_for(self, env: str) -> int:
         value = self.serving.get("canaryReplicas", 1)
@@ -221,6 +281,31 @@ class Model:
     def gates_for(self, env: str) -> list[Bound]:
         gates = (self.spec.get("gates") or {}).get(env) or {}
         return [Bound(metric, bounds.get("min"), bounds.get("max")) for metric, bounds in gates.items()]
+
+    @property
+    def compares(self) -> bool:
+        """Whether model.yaml declares spec.compare at all."""
+        return bool(self.spec.get("compare"))
+
+    @property
+    def compared_metrics(self) -> list[str]:
+        """Every metric spec.compare names, in any environment."""
+        return [str(metric) for metric in (self.spec.get("compare") or {})]
+
+    def compare_rules(self, env: str) -> list[CompareRule]:
+        """The metrics a promotion to ``env`` compares, in model.yaml's order."""
+        rules = []
+        for metric, rule in (self.spec.get("compare") or {}).items():
+            tolerance = rule.get("tolerance", 0)
+            relative = isinstance(tolerance, str)
+            value = float(tolerance.rstrip("%")) if relative else float(tolerance)
+            environments = rule.get("environments")
+            found = CompareRule(metric, rule["better"], value, relative,
+                                tuple(environments) if environments is not None else None,
+                                self.doc.line(("spec", "compare", metric)))
+            if found.applies_to(env):
+                rules.append(found)
+        return rules
 
     def gate_failures(self, version: Version, env: str) -> list[str]:
         """Why ``version`` may not run in ``env``; empty when it passes."""
@@ -309,6 +394,8 @@ def build_model(name: str, rel: str, doc: Located) -> Model:
                 sha256=item.get("sha256"),
                 pipeline_run=item.get("pipelineRun"),
                 line=doc.line(("spec", "versions", index)),
+                evaluation=Evaluation(item["evaluation"]["dataset"], item["evaluation"]["digest"])
+                if "evaluation" in item else None,
             )
         )
     return Model(name=name, rel=rel, doc=doc, versions=versions)

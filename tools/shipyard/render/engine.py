@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,17 @@ FLUX_KUSTOMIZATION = ("kustomize.toolkit.fluxcd.io", "Kustomization")
 FLUX_HELMRELEASE = ("helm.toolkit.fluxcd.io", "HelmRelease")
 FLUX_GITREPOSITORY = ("source.toolkit.fluxcd.io", "GitRepository")
 FLUX_HELMREPOSITORY = ("source.toolkit.fluxcd.io", "HelmRepository")
+FLUX_HELMCHART = ("source.toolkit.fluxcd.io", "HelmChart")
+FLUX_OCIREPOSITORY = ("source.toolkit.fluxcd.io", "OCIRepository")
 ARGO_APPLICATION = ("argoproj.io", "Application")
+ARGO_APPPROJECT = ("argoproj.io", "AppProject")
+GITOPS_KINDS = (FLUX_KUSTOMIZATION, FLUX_HELMRELEASE, ARGO_APPLICATION)
+
+MIRRORED_OCI = "mirror+"
+"""Prefix of the repository URL an OCI chart is fetched from when the mirror
+holds it: helm answers every chart repository URL but an oci:// one from the
+mirror's chart repository (render/helm.py), where an OCI chart is kept under
+its name and version like any other chart."""
 
 # (body, source path, source line, is a local repository file)
 Record = tuple[dict[str, Any], str, int, bool]
@@ -63,7 +73,21 @@ def _resolve(root: Path, rel: Path) -> Path | None:
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-def folder_inputs(folder: Path) -> list[tuple[str, Path]]:
+def is_settings_file(root: Path, path: Path) -> bool:
+    """Whether ``path`` is one of shipyard's own files (docs/layout.md):
+    shipyard.yaml at the root, clusters/<c>/cluster.yaml (kind Cluster),
+    models/<m>/model.yaml (kind Model). They are read by the repository and
+    the model checks; no engine applies them, and read as Kubernetes
+    objects they would only be unknown kinds."""
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        return False
+    return parts == ("shipyard.yaml",) or (
+        len(parts) == 3 and (parts[0], parts[2]) in {("clusters", "cluster.yaml"), ("models", "model.yaml")})
+
+
+def folder_inputs(folder: Path, root: Path | None = None) -> list[tuple[str, Path]]:
     """What a plain folder holds for a render, sorted by path: ("file", a
     manifest) and ("kustomization", a subfolder with a kustomization file,
     not descended into: its files are that build's inputs). Skipped: a
@@ -71,8 +95,10 @@ def folder_inputs(folder: Path) -> list[tuple[str, Path]]:
     checked in the kustomizations that include it), a Helm chart (a folder
     with Chart.yaml: its templates are not YAML until helm renders them,
     where a HelmRelease or an Application names the chart), and hidden
-    files and folders (.git, .venv, a cache, a .github of workflows).
-    Symlinked folders are not followed (a link back up would never end)."""
+    files and folders (.git, .venv, a cache, a .github of workflows), and,
+    given the repository ``root``, shipyard's own settings files
+    (``is_settings_file``). Symlinked folders are not followed (a link back
+    up would never end)."""
     found: list[tuple[str, Path]] = []
     for current, folders, files in os.walk(folder):
         here = Path(current)
@@ -88,7 +114,8 @@ def folder_inputs(folder: Path) -> list[tuple[str, Path]]:
                 kept.append(name)
         folders[:] = kept
         found += [("file", here / name) for name in files
-                  if not name.startswith(".") and name.endswith(MANIFEST_SUFFIXES) and (here / name).is_file()]
+                  if not name.startswith(".") and name.endswith(MANIFEST_SUFFIXES) and (here / name).is_file()
+                  and not (root is not None and is_settings_file(root, here / name))]
     return sorted(found, key=lambda item: item[1])
 
 
@@ -100,14 +127,39 @@ def same_repo(url: str, other: str) -> bool:
     return bool(url) and norm(url) == norm(other)
 
 
+def _text(value: Any) -> str:
+    """A field that should be a string, as one ("" when it is missing or of
+    another type), so no message ever reads None."""
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _named(namespace: str, name: str) -> str:
+    """``namespace/name`` of a reference, quoted; saying so when it names nothing."""
+    if not name:
+        return "(no name)"
+    return repr(f"{namespace}/{name}" if namespace else name)
+
+
 @dataclass
 class Expansion:
     """The result of rendering one target: every object, plus findings about
-    the GitOps wiring itself (a path that does not exist, a missing source)."""
+    the GitOps wiring itself (a path that does not exist, a missing source).
+
+    ``context`` holds objects a reference may name that are not part of the
+    target: for a file checked alone, the objects of its folder (the
+    HelmRepository beside a HelmRelease). ``scope`` says where references
+    were looked for, in messages; ``partial`` is set for a target that is
+    not a cluster entry point, whose references the entry point that
+    deploys it may settle: one it cannot resolve is a warning that it was
+    not checked, not an error."""
 
     objects: list[K8sObject] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     charts: list[ChartRef] = field(default_factory=list)
+    context: list[K8sObject] = field(default_factory=list)
+    scope: str = "this entry point"
+    partial: bool = False
+    file_target: bool = False
 
 
 class Renderer:
@@ -128,6 +180,7 @@ class Renderer:
         self._memo: dict[str, list[Record]] = {}
         self._memo_lock = threading.Lock()
         self._path_locks: dict[str, threading.Lock] = {}
+        self._mirror_charts: dict[str, set[str]] | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -261,7 +314,7 @@ class Renderer:
         not manifests), as Flux does for a path without a kustomization file.
         A credential two folders down is checked like one at the top."""
         objects: list[K8sObject] = []
-        for kind, path in folder_inputs(self.repo.root / rel):
+        for kind, path in folder_inputs(self.repo.root / rel, self.repo.root):
             if kind == "kustomization":
                 objects += self.kustomize_objects(self.repo.rel(path), target, result)
             else:
@@ -272,14 +325,20 @@ class Renderer:
 
     # -- targets ----------------------------------------------------------
 
-    def render_path(self, rel: str, target: str, kube_version: str) -> Expansion:
+    def render_path(self, rel: str, target: str, kube_version: str, *, entry_point: bool = True) -> Expansion:
         """A kustomization folder, a plain folder or a manifest file, with any
-        GitOps objects in it expanded."""
+        GitOps objects in it expanded. ``entry_point`` False: the target is
+        a part of what a cluster deploys (an overlay, a folder, a file), and
+        a reference it leaves unresolved is reported as not checked."""
         path = self.repo.root / rel
-        result = Expansion()
+        result = Expansion(scope="this entry point" if entry_point else rel, partial=not entry_point)
         if path.is_file():
             objects, findings = self.file_objects(rel, target)
             result.findings += findings
+            result.file_target = True
+            if any((o.group, o.kind) in GITOPS_KINDS for o in objects):
+                result.context = self._folder_context(rel, target)
+                result.scope = f"{rel} or its folder"
         elif path.is_dir() and kustomize.kustomization_file(path):
             objects = self.kustomize_objects(rel, target, result)
         elif path.is_dir():
@@ -288,6 +347,53 @@ class Renderer:
             raise ShipyardError(f"{rel}: no such file or folder", file=rel, check="SY900")
         self.expand(objects, target=target, kube_version=kube_version, result=result, seen={rel})
         return result
+
+    def _folder_context(self, rel: str, target: str) -> list[K8sObject]:
+        """The objects of a file's folder, for the references a file checked
+        alone makes (a HelmRelease's HelmRepository and values ConfigMap sit
+        in sibling files): the folder's kustomize build when it has a
+        kustomization file (with the names it generates: a hashed values
+        ConfigMap), else its other manifests. Empty when the folder is the
+        repository's root or does not build: the references are then
+        reported as not checked, never as missing."""
+        folder = (self.repo.root / rel).parent
+        if folder == self.repo.root:
+            return []
+        folder_rel = self.repo.rel(folder)
+        try:
+            if kustomize.kustomization_file(folder):
+                return self.to_objects(self.kustomize_records(folder_rel), target)
+            objects, _findings = self.directory_objects(folder_rel, target, recurse=False)
+        except ShipyardError:
+            return []
+        return [o for o in objects if o.source.path != rel]
+
+    def _as_built(self, obj: K8sObject, result: Expansion) -> K8sObject:
+        """For a file checked alone, the object as its folder's kustomization
+        builds it (generated names rewritten, the namespace set), which is
+        what the engine reads; ``obj`` itself when there is none."""
+        if not result.file_target:
+            return obj
+        for other in result.context:
+            if (other.source.path == obj.source.path and other.group == obj.group and other.kind == obj.kind
+                    and other.name == obj.name):
+                return other
+        return obj
+
+    def _unresolved(self, obj: K8sObject, what: str, field_path: JsonPath, hint: str, result: Expansion, *,
+                    partial: bool | None = None) -> None:
+        """A reference to ``what`` that nothing in the target defines: an
+        error in an entry point (the engine would fail), a warning that it
+        was not checked in a part of one (the entry point that deploys it
+        may define it)."""
+        if result.partial if partial is None else partial:
+            result.findings.append(Finding.on(
+                obj, "SY402", f"{what} is not defined in {result.scope}: the reference was not checked here",
+                path=field_path, severity="warning",
+                hint="validate the cluster entry point that deploys it (clusters/<cluster>/flux), where it must be defined"))
+        else:
+            result.findings.append(Finding.on(obj, "SY402", f"{what} is not defined in {result.scope}", path=field_path,
+                                              hint=hint))
 
     # -- expansion --------------------------------------------------------
 
@@ -298,7 +404,7 @@ class Renderer:
         queue = list(seed)
         releases: list[K8sObject] = []
         while queue:
-            obj = queue.pop(0)
+            obj = self._as_built(queue.pop(0), result)
             gk = (obj.group, obj.kind)
             new: list[K8sObject] = []
             if gk == FLUX_KUSTOMIZATION:
@@ -338,7 +444,9 @@ class Renderer:
         return self.repo.rel(candidate) if candidate != self.repo.root else "."
 
     def _find(self, result: Expansion, group: str, kind: str, name: str, namespace: str) -> K8sObject | None:
-        for obj in result.objects:
+        """The object of that group, kind, name and namespace in the target,
+        else in its context (a file's folder)."""
+        for obj in [*result.objects, *result.context]:
             if obj.group == group and obj.kind == kind and obj.name == name and (obj.namespace or namespace) == namespace:
                 return obj
         return None
@@ -348,13 +456,16 @@ class Renderer:
         ref = _map(spec.get("sourceRef"))
         if ref.get("kind", "GitRepository") != "GitRepository":
             return []
-        source = self._find(result, *FLUX_GITREPOSITORY, str(ref.get("name", "")), str(ref.get("namespace") or obj.namespace))
+        name, namespace = _text(ref.get("name")), _text(ref.get("namespace")) or obj.namespace
+        source = self._find(result, *FLUX_GITREPOSITORY, name, namespace)
         if source is None:
-            result.findings.append(Finding.on(
-                obj, "SY402", f"sourceRef GitRepository {ref.get('name')!r} is not defined in this entry point",
-                path=("spec", "sourceRef"), hint="define the GitRepository next to the Kustomization"))
+            # The GitRepository of this repository is the cluster entry
+            # point's (flux-system/shipyard, docs/layout.md): only an entry
+            # point can settle it.
+            self._unresolved(obj, f"sourceRef GitRepository {_named(namespace, name)}", ("spec", "sourceRef"),
+                             "define the GitRepository in the cluster's flux/ entry point", result)
             return []
-        url = str(_map(source.body.get("spec")).get("url", ""))
+        url = _text(_map(source.body.get("spec")).get("url"))
         if not same_repo(url, self.repo.repository_url):
             return []  # another repository: checked by the repository URL check
         rel = self._repo_path(obj, spec.get("path"), ("spec", "path"), result, "spec.path")
@@ -375,23 +486,11 @@ class Renderer:
 
     def _flux_helmrelease(self, obj: K8sObject, result: Expansion, target: str, kube_version: str) -> list[K8sObject]:
         spec = _map(obj.body.get("spec"))
-        chart_spec = _map(_map(spec.get("chart")).get("spec"))
-        if not chart_spec:
-            result.findings.append(Finding.on(obj, "SY402", "HelmRelease without spec.chart.spec is not rendered (chartRef is not supported)",
-                                              path=("spec",), hint="use spec.chart.spec with a HelmRepository source", severity="warning"))
-            return []
-        ref = _map(chart_spec.get("sourceRef"))
         ns = obj.namespace or "default"
-        repo_obj = self._find(result, *FLUX_HELMREPOSITORY, str(ref.get("name", "")), str(ref.get("namespace") or ns))
-        if ref.get("kind", "HelmRepository") != "HelmRepository" or repo_obj is None:
-            result.findings.append(Finding.on(
-                obj, "SY402", f"chart source {ref.get('kind', 'HelmRepository')} {ref.get('name')!r} is not defined in this entry point",
-                path=("spec", "chart", "spec", "sourceRef"), hint="define the HelmRepository the release names"))
+        charts = self._release_chart(obj, spec, ns, result)
+        if charts is None:
             return []
-        url = str(_map(repo_obj.body.get("spec")).get("url", ""))
-        chart = ChartRef(url, str(chart_spec.get("chart", "")), str(chart_spec.get("version", "*")),
-                         obj.source.path, obj.line_of(("spec", "chart", "spec", "version")))
-        result.charts.append(chart)
+        chart, render_chart = charts
         values: list[dict[str, Any]] = []
         for index, item in enumerate(_list(spec.get("valuesFrom"))):
             if not isinstance(item, dict):
@@ -404,22 +503,180 @@ class Renderer:
         target_ns = spec.get("targetNamespace") or ns
         release = spec.get("releaseName") or (f"{spec['targetNamespace']}-{obj.name}" if spec.get("targetNamespace") else obj.name)
         crds = str(_map(spec.get("install")).get("crds") or "Create")
-        records = self.helm_records(chart, release=str(release), namespace=str(target_ns), values=values,
-                                    kube_version=kube_version, include_crds=crds != "Skip")
+        try:
+            records = self.helm_records(render_chart, release=str(release), namespace=str(target_ns), values=values,
+                                        kube_version=kube_version, include_crds=crds != "Skip")
+        except ShipyardError as exc:
+            if render_chart is chart:
+                raise  # a chart repository's chart: as for every chart, the run stops with helm's error
+            # An OCI chart found in the mirror by name that helm still refuses
+            # (a version range no mirrored version meets): not rendered.
+            result.findings.append(self._not_rendered(obj, chart, f"helm could not render it from the mirror: {exc.message}"))
+            return []
         objects = self.to_objects(records, f"{target} > HelmRelease {ns}/{obj.name}")
         set_default_namespace(objects, str(target_ns), cluster_scoped_kinds(objects))
         return objects
 
+    def _release_chart(self, obj: K8sObject, spec: dict[str, Any], ns: str,
+                       result: Expansion) -> tuple[ChartRef, ChartRef] | None:
+        """The chart a HelmRelease installs, as helm-controller finds it:
+        (the pin, the reference to render it from), or None with a finding.
+
+        ``spec.chart.spec`` names a chart of a HelmRepository; ``spec.chartRef``
+        (helm-controller v1.6.3 getSource) a HelmChart (whose own sourceRef
+        is a HelmRepository) or an OCIRepository, in the release's namespace
+        unless it names one. Exactly one of the two is allowed
+        (isValidChartRef)."""
+        chart_spec = _map(_map(spec.get("chart")).get("spec"))
+        chart_ref = spec.get("chartRef")
+        # Both, or neither: the HelmRelease CRD's own CEL rule ("either chart
+        # or chartRef must be set") refuses it, reported as SY109 with the
+        # CRD's message; there is no chart to render.
+        if chart_ref is not None and spec.get("chart") is not None:
+            return None
+        if chart_ref is not None:
+            return self._chart_ref(obj, _map(chart_ref), ns, result)
+        if not chart_spec:
+            return None
+        return self._repository_chart(obj, obj, chart_spec, ("spec", "chart", "spec"), ns, result)
+
+    def _repository_chart(self, release: K8sObject, obj: K8sObject, chart_spec: dict[str, Any], at: JsonPath, ns: str,
+                          result: Expansion) -> tuple[ChartRef, ChartRef] | None:
+        """A chart named by ``chart_spec`` at ``at`` in ``obj`` (a
+        HelmRelease's spec.chart.spec, or a HelmChart's spec: chart, version,
+        sourceRef) in namespace ``ns``, for ``release``. Findings point at
+        ``obj``, where the reference is written."""
+        ref = _map(chart_spec.get("sourceRef"))
+        kind = _text(ref.get("kind")) or "HelmRepository"
+        name, namespace = _text(ref.get("name")), _text(ref.get("namespace")) or ns
+        what = f"chart source {kind} {_named(namespace, name)}"
+        if kind != "HelmRepository":
+            # GitRepository and Bucket sources hold a chart's files; only
+            # chart repositories are rendered.
+            # The source exists or not (SY402 is about that); not rendering
+            # it is a limit of this tool, reported like every chart not rendered.
+            result.findings.append(Finding.on(
+                obj, "SY903", f"{what}: a chart from a {kind} is not rendered, so its objects are not checked",
+                path=at + ("sourceRef",), severity="warning",
+                hint="check that release on a cluster, or use a HelmRepository (or an OCIRepository) source"))
+            return None
+        repo_obj = self._find(result, *FLUX_HELMREPOSITORY, name, namespace)
+        if repo_obj is None:
+            self._unresolved(obj, what, at + ("sourceRef",), "define the HelmRepository the release names", result,
+                             partial=result.file_target and result.partial)
+            return None
+        repo_spec = _map(repo_obj.body.get("spec"))
+        url = _text(repo_spec.get("url"))
+        chart_name = _text(chart_spec.get("chart"))
+        version = _text(chart_spec.get("version")) or "*"
+        chart = ChartRef(url, chart_name, version, obj.source.path, obj.line_of(at + ("version",)))
+        if url.startswith("oci://") or repo_spec.get("type") == "oci":
+            oci = url if url.startswith("oci://") else f"oci://{url.split('://', 1)[-1]}"
+            return self._oci_chart(release, replace(chart, repo_url=f"{oci.rstrip('/')}/{chart_name}"), result)
+        held = self._mirror_chart_versions()  # empty when the index cannot be read: the pull says why
+        if self.mirror and result.partial and held and chart_name not in held:
+            # A part checked alone (a file, a folder) may name charts this
+            # repository does not deploy: offline, say it was not rendered
+            # rather than stop the whole run. An entry point's charts must be
+            # mirrored, so there a failed pull stays an error.
+            result.findings.append(self._not_rendered(obj, chart, f"the mirror {self.mirror.root / 'charts'} does "
+                                                      f"not hold {chart_name}"))
+            return None
+        result.charts.append(chart)
+        return chart, chart
+
+    def _chart_ref(self, obj: K8sObject, ref: dict[str, Any], ns: str, result: Expansion) -> tuple[ChartRef, ChartRef] | None:
+        """spec.chartRef: a HelmChart or an OCIRepository (ExternalArtifact
+        is behind a feature gate and holds no chart this can fetch)."""
+        kind, name = _text(ref.get("kind")), _text(ref.get("name"))
+        namespace = _text(ref.get("namespace")) or ns
+        at: JsonPath = ("spec", "chartRef")
+        group = {"HelmChart": FLUX_HELMCHART, "OCIRepository": FLUX_OCIREPOSITORY}.get(kind)
+        if group is None:
+            result.findings.append(Finding.on(
+                obj, "SY402", f"chartRef {kind or 'without a kind'} {_named(namespace, name)} is not rendered "
+                "(a chart comes from an OCIRepository or a HelmChart), so its objects are not checked",
+                path=at, severity="warning", hint="use an OCIRepository or HelmChart chartRef"))
+            return None
+        source = self._find(result, *group, name, namespace)
+        if source is None:
+            self._unresolved(obj, f"chartRef {kind} {_named(namespace, name)}", at,
+                             f"define the {kind} next to the HelmRelease", result,
+                             partial=result.file_target and result.partial)
+            return None
+        source_spec = _map(source.body.get("spec"))
+        if kind == "HelmChart":
+            if _list(source_spec.get("valuesFiles")):
+                result.findings.append(Finding.on(
+                    source, "SY402", "HelmChart valuesFiles (values files inside the chart) are not layered into the "
+                    "render: the release is checked with the chart's values.yaml and the HelmRelease's values",
+                    path=("spec", "valuesFiles"), severity="warning",
+                    hint="give the values in the HelmRelease (values, valuesFrom) instead"))
+            return self._repository_chart(obj, source, source_spec, ("spec",), source.namespace or namespace, result)
+        url = _text(source_spec.get("url")).rstrip("/")
+        tag_ref = _map(source_spec.get("ref"))
+        version = _text(tag_ref.get("tag")) or _text(tag_ref.get("semver"))
+        chart = ChartRef(url, url.rsplit("/", 1)[-1], version, source.source.path,
+                         source.line_of(("spec", "ref")))
+        if not version:
+            result.findings.append(self._not_rendered(
+                obj, chart, f"OCIRepository {_named(namespace, name)} names no tag or semver "
+                "(a digest or the latest tag cannot be matched offline)"))
+            return None
+        return self._oci_chart(obj, chart, result)
+
+    def _oci_chart(self, obj: K8sObject, chart: ChartRef, result: Expansion) -> tuple[ChartRef, ChartRef] | None:
+        """An oci:// chart: rendered from the mirror when its chart
+        repository holds that chart (by name, at that version or any
+        version for a range), else reported as not rendered (no OCI
+        registry is read)."""
+        result.charts.append(chart)
+        held = self._mirror_chart_versions().get(chart.name)
+        exact = all(c.isalnum() or c in ".-+_" for c in chart.version)
+        if held is None or (exact and chart.version not in held):
+            where = (f"the mirror {self.mirror.root / 'charts'} does not hold {chart.name} {chart.version}"
+                     if self.mirror else "OCI charts are rendered only from a mirror (SHIPYARD_MIRROR)")
+            result.findings.append(self._not_rendered(obj, chart, where))
+            return None
+        return chart, replace(chart, repo_url=MIRRORED_OCI + chart.repo_url)
+
+    def _not_rendered(self, obj: K8sObject, chart: ChartRef, why: str) -> Finding:
+        return Finding("SY903", f"chart {chart.repo_url} {chart.version} of HelmRelease {_named(obj.namespace, obj.name)} "
+                       f"was not rendered, so its objects are not checked: {why}",
+                       file=chart.declared_in or obj.source.path, line=chart.line or obj.line_of(("spec",)),
+                       hint="add the chart to the mirror's charts/ (then `helm repo index charts/` there), "
+                       "or check that release on a cluster", object=obj.ref, target=obj.target, severity="warning")
+
+    def _mirror_chart_versions(self) -> dict[str, set[str]]:
+        """Chart name -> versions in the mirror's charts/index.yaml (empty
+        without a mirror, or when the index cannot be read)."""
+        if self._mirror_charts is None:
+            found: dict[str, set[str]] = {}
+            index = self.mirror.root / "charts" / "index.yaml" if self.mirror else None
+            if index is not None and index.is_file():
+                from shipyard.load import load_documents, read_text
+
+                try:
+                    docs = load_documents(read_text(index, str(index)), str(index))
+                except ShipyardError:
+                    docs = []
+                entries = _map(_map(docs[0][0]).get("entries")) if docs else {}
+                for name, versions in entries.items():
+                    found[str(name)] = {_text(_map(v).get("version")) for v in _list(versions)}
+            self._mirror_charts = found
+        return self._mirror_charts
+
     def _values_from(self, obj: K8sObject, item: dict[str, Any], index: int, result: Expansion, ns: str) -> dict[str, Any] | None:
-        kind = item.get("kind", "ConfigMap")
-        name = str(item.get("name", ""))
-        key = str(item.get("valuesKey") or "values.yaml")
+        kind = _text(item.get("kind")) or "ConfigMap"
+        name = _text(item.get("name"))
+        key = _text(item.get("valuesKey")) or "values.yaml"
         source = self._find(result, "", kind, name, ns)
         path = ("spec", "valuesFrom", index)
         if source is None:
             if not item.get("optional"):
-                result.findings.append(Finding.on(obj, "SY402", f"valuesFrom {kind} {name!r} is not defined in this entry point",
-                                                  path=path, hint="generate it (configMapGenerator) next to the HelmRelease"))
+                self._unresolved(obj, f"valuesFrom {kind} {name!r}", path,
+                                 "generate it (configMapGenerator) next to the HelmRelease", result,
+                                 partial=result.file_target and result.partial)
             return None
         data = _map(source.body.get("data"))
         text = data.get(key)
@@ -483,12 +740,14 @@ class Renderer:
     def _argo_chart(self, obj: K8sObject, source: dict[str, Any], path: JsonPath, refs: dict[str, dict[str, Any]], destination: str,
                     kube_version: str, result: Expansion, target: str) -> list[K8sObject]:
         helm_spec = _map(source.get("helm"))
-        chart = ChartRef(str(source.get("repoURL", "")), str(source.get("chart")), str(source.get("targetRevision", "*")),
+        chart = ChartRef(_text(source.get("repoURL")), _text(source.get("chart")), _text(source.get("targetRevision")) or "*",
                          obj.source.path, obj.line_of(path + ("targetRevision",)))
         result.charts.append(chart)
         values: list[dict[str, Any]] = []
         for index, value_file in enumerate(_list(helm_spec.get("valueFiles"))):
-            layer = self._argo_value_file(obj, str(value_file), refs, path + ("helm", "valueFiles", index), result)
+            if not isinstance(value_file, str):
+                continue  # not a path: the schema check (SY101) reports its type
+            layer = self._argo_value_file(obj, value_file, refs, path + ("helm", "valueFiles", index), result)
             if layer is not None:
                 values.append(layer)
         if isinstance(helm_spec.get("values"), str) and helm_spec["values"].strip():

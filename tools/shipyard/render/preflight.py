@@ -163,7 +163,7 @@ def check_tree(path: Path, root: Path, *, label: str) -> None:
                     file=rel, line=line, check="SY903",
                     hint="move the file into the folder, or reference the folder holding it (with its own kustomization.yaml)",
                 )
-        check_inputs(kfile, folder, data, root, refs, checked)
+        check_inputs(kfile, folder, data, root, refs, checked, label=label)
 
 
 # --------------------------------------------------------------------------
@@ -180,25 +180,44 @@ def check_tree(path: Path, root: Path, *, label: str) -> None:
 
 _RAW_FIELDS = ("configMapGenerator[].files", "configMapGenerator[].envs", "secretGenerator[].files",
                "secretGenerator[].envs")
+# Files kustomize v5.7.1 refuses to load when a key repeats (yaml.v3: "mapping
+# key already defined"; measured with kubectl kustomize). Patches are not
+# among them: kustomize keeps one of the values there (duplicate_keys below).
+_REFUSES_DUPLICATES = ("resources", "configurations", "transformers", "generators", "validators")
 _INLINE_FIELDS = ("patchesStrategicMerge", "transformers", "generators", "validators")
 _BLOCK_SCALAR = re.compile(r"[|>][1-9+-]*[ \t]*(?:#.*)?$")
 
 
 def check_inputs(kfile: Path, folder: Path, data: dict[str, Any], root: Path, refs: list[_Ref],
-                 checked: set[Path]) -> None:
+                 checked: set[Path], *, label: str = "") -> None:
     """Raise the loader's error for the first input of this kustomization
     that the loader refuses: a local file it names (``refs``, already
     checked to exist and to stay in its folder, plus ``openapi.path`` and
     helm values files), or an inline patch or transformer. Folders are
     kustomizations of their own, walked by ``check_tree``. ``checked``
-    holds the files read already, so shared bases cost one read."""
+    holds the files read already, so shared bases cost one read.
+
+    A repeated key in a file kustomize refuses for it (a resource, a
+    transformer configuration) is raised as SY103 at that file and line:
+    kustomize's own message names neither (it blames the kustomization
+    being built, at a line of its own making)."""
     files = [(ref.field, ref.value) for ref in refs] + _more_files(data)
     for field, value in files:
         target = resolve(folder / value)
         if target is None or target in checked or not _names_a_file(target):
             continue  # check_tree reports what cannot be resolved; folders are walked
         checked.add(target)
-        _check_input_file(target, _rel(target, root), raw=field in _RAW_FIELDS)
+        rel = _rel(target, root)
+        duplicate = _check_input_file(target, rel, raw=field in _RAW_FIELDS)
+        if duplicate is not None and field in _REFUSES_DUPLICATES:
+            from shipyard.load import format_path
+
+            key_path, line, first = duplicate
+            build = f"kustomize build {label}: " if label else ""
+            raise RenderError(
+                f"{build}duplicate key {format_path(key_path)} (first at line {first}) in {rel}, named in {field} of "
+                f"{_rel(kfile, root)}: kustomize refuses to load a file with a repeated key",
+                file=rel, line=line, check="SY103", hint="remove one of the two keys")
     for field_path, text in _inline_texts(data):
         _check_inline(kfile, _rel(kfile, root), field_path, text)
 
@@ -227,15 +246,19 @@ def _more_files(data: dict[str, Any]) -> list[tuple[str, str]]:
     return [(field, value) for field, value in out if not is_remote(value)]
 
 
-def _check_input_file(file: Path, rel: str, *, raw: bool) -> None:
+def _check_input_file(file: Path, rel: str, *, raw: bool) -> tuple[JsonPath, int, int] | None:
     """A file kustomize reads: within the loader's limits, and (unless it is
-    generator data) YAML the loader accepts."""
-    from shipyard.load import file_size, load_documents, read_text  # late: the loader is heavy to import
+    generator data) YAML the loader accepts. Returns its first repeated
+    key (path, line, line of the first one), if any."""
+    from shipyard.load import _documents, file_size, read_text  # late: the loader is heavy to import
 
     if raw:
         file_size(file, rel)
-    else:
-        load_documents(read_text(file, rel), rel)
+        return None
+    for document in _documents(read_text(file, rel), rel):
+        if document.duplicates:
+            return document.duplicates[0]
+    return None
 
 
 def _inline_texts(data: dict[str, Any]) -> list[tuple[JsonPath, str]]:

@@ -199,6 +199,7 @@ def plan_new_model(repo: Repository, name: str, *, server: str | None = None, im
         folder / "monitoring" / "kustomization.yaml": model_text.monitoring_kustomization(facts),
         folder / "monitoring" / "podmonitor.yaml": model_text.podmonitor(facts),
         folder / "monitoring" / "prometheusrule.yaml": model_text.prometheusrule(facts),
+        folder / "monitoring" / "tests" / "alerts.yaml": model_text.alert_tests(facts),
     }
     warnings = [f"{name} gets 0 replicas in {', '.join(without)}: no cluster there has {gpus} GPU(s)"] if without else []
     first = environments[0]

@@ -230,13 +230,32 @@ spec:
 """
 
 
+def _error_summary(f: ModelFacts) -> str:
+    return f"{f.name} {{{{ $labels.predictor_name }}}} ({{{{ $labels.predictor_version }}}}) fails more than 5% of requests"
+
+
+def _error_description(f: ModelFacts) -> str:
+    return f"Check the predictor's logs; during a canary, `shipyard rollout {f.name} --env <env> --abort` removes it."
+
+
+def _latency_summary(f: ModelFacts) -> str:
+    return f"{f.name} {{{{ $labels.predictor_name }}}} ({{{{ $labels.predictor_version }}}}) p95 latency is above 500 ms"
+
+
+def _latency_description(f: ModelFacts) -> str:
+    return f"Compare with the other predictor; scale replicas in models/{f.name}/model.yaml if load grew."
+
+
 def prometheusrule(f: ModelFacts) -> str:
     n = yaml_scalar(f.name)
     title = _title(f.name)
     selector = f'deployment_name="{f.name}"'
     return f"""# Alerts on the executor's request metrics, by predictor and version
-# (predictor_version is the predictor's `version` label, set by the pinned
-# version's component).
+# (predictor_version is the predictor's `version` annotation, set by the
+# pinned version's component). An error is any response that is not a
+# success of its transport: REST writes code as the HTTP status ("200"),
+# gRPC as the status name ("OK"). docs/monitoring.md lists what the executor
+# emits; tests/ beside this file are the alerts' promtool unit tests.
 apiVersion: monitoring.coreos.com/v1
 kind: PrometheusRule
 metadata:
@@ -251,7 +270,7 @@ spec:
     - alert: {title}HighErrorRate
       expr: |
         sum by (predictor_name, predictor_version) (
-          rate(seldon_api_executor_server_requests_seconds_count{{{selector}, code!~"2.."}}[5m])
+          rate(seldon_api_executor_server_requests_seconds_count{{{selector}, code!~"2..|OK"}}[5m])
         )
         /
         sum by (predictor_name, predictor_version) (
@@ -263,8 +282,8 @@ spec:
         severity: critical
         model: {n}
       annotations:
-        summary: "{f.name} {{{{ $labels.predictor_name }}}} ({{{{ $labels.predictor_version }}}}) fails more than 5% of requests"
-        description: "Check the predictor's logs; during a canary, `shipyard rollout {f.name} --env <env> --abort` removes it."
+        summary: "{_error_summary(f)}"
+        description: "{_error_description(f)}"
     - alert: {title}HighLatency
       expr: |
         histogram_quantile(0.95,
@@ -277,6 +296,114 @@ spec:
         severity: warning
         model: {n}
       annotations:
-        summary: "{f.name} {{{{ $labels.predictor_name }}}} ({{{{ $labels.predictor_version }}}}) p95 latency is above 500 ms"
-        description: "Compare with the other predictor; scale replicas in models/{f.name}/model.yaml if load grew."
+        summary: "{_latency_summary(f)}"
+        description: "{_latency_description(f)}"
+"""
+
+
+# The gRPC method a prediction arrives as, per protocol: the executor's
+# server interceptor writes it as `service` (seldon-core 1.17.1
+# executor/api/grpc: seldon/proto/prediction.pb.go, kfserving/inference/
+# grpc_service.proto, tensorflow/server.go).
+GRPC_PREDICT = {
+    "seldon": "/seldon.protos.Seldon/Predict",
+    "v2": "/inference.GRPCInferenceService/ModelInfer",
+    "kfserving": "/inference.GRPCInferenceService/ModelInfer",
+    "tensorflow": "/tensorflow.serving.PredictionService/Predict",
+}
+
+
+def _series(f: ModelFacts, metric: str, predictor: str, version: str, code: str, le: str | None = None) -> str:
+    """One executor series as promtool's input_series writes it: REST codes
+    come with service predictions and method post, gRPC codes with the full
+    method and unary (what seldon-core 1.17.1's executor writes)."""
+    rest = code.isdigit()
+    service = "predictions" if rest else GRPC_PREDICT.get(f.protocol, GRPC_PREDICT["seldon"])
+    method = "post" if rest else "unary"
+    labels = (f'namespace="{f.namespace}", deployment_name="{f.name}", predictor_name="{predictor}", '
+              f'predictor_version="{version}", service="{service}", method="{method}", code="{code}"')
+    if le is not None:
+        labels += f', le="{le}"'
+    return f"seldon_api_executor_server_requests_seconds_{metric}{{{labels}}}"
+
+
+def _case(name: str, series: list[tuple[str, str]], alert: str, model: str,
+          fired: list[tuple[str, str, str, str, str]]) -> str:
+    """One promtool test group: its input series, then the alerts at 20m
+    (fired: predictor, version, severity, summary, description)."""
+    lines = [f"- name: {yaml_scalar(name)}", "  interval: 1m", "  input_series:"]
+    for text, values in series:
+        lines += [f"  - series: {yaml_scalar(text)}", f"    values: '{values}'"]
+    lines += ["  alert_rule_test:", "  - eval_time: 20m", f"    alertname: {alert}"]
+    if not fired:
+        lines.append("    exp_alerts: []")
+    else:
+        lines.append("    exp_alerts:")
+        for predictor, version, severity, summary, description in fired:
+            lines += [f"    - exp_labels: {{severity: {severity}, model: {yaml_scalar(model, in_flow=True)}, "
+                      f"predictor_name: {predictor}, predictor_version: \"{version}\"}}",
+                      "      exp_annotations:",
+                      f"        summary: {yaml_scalar(summary)}",
+                      f"        description: {yaml_scalar(description)}"]
+    return "\n".join(lines)
+
+
+def alert_tests(f: ModelFacts) -> str:
+    """promtool unit tests of the two alerts, beside them
+    (monitoring/tests/alerts.yaml): each alert fires on what it watches and
+    stays quiet on healthy traffic, REST and gRPC alike, and its summary
+    names the predictor's version."""
+    title = _title(f.name)
+    errors, latency = f"{title}HighErrorRate", f"{title}HighLatency"
+
+    def summary(template: str, predictor: str, version: str) -> str:
+        return (template.replace("{{ $labels.predictor_name }}", predictor)
+                .replace("{{ $labels.predictor_version }}", version))
+
+    def fired(alert: str, severity: str, predictor: str, version: str) -> list[tuple[str, str, str, str, str]]:
+        if alert == errors:
+            return [(predictor, version, severity, summary(_error_summary(f), predictor, version), _error_description(f))]
+        return [(predictor, version, severity, summary(_latency_summary(f), predictor, version), _latency_description(f))]
+
+    count = "count"
+    cases = [
+        _case("REST 5xx above 5% fires for the predictor, naming its version",
+              [(_series(f, count, "default", "1.0.0", "200"), "0+60x30"),
+               (_series(f, count, "default", "1.0.0", "500"), "0+12x30")],
+              errors, f.name, fired(errors, "critical", "default", "1.0.0")),
+        _case("healthy gRPC traffic (code OK) does not fire",
+              [(_series(f, count, "default", "1.0.0", "OK"), "0+60x30")], errors, f.name, []),
+        _case("gRPC failures above 5% fire",
+              [(_series(f, count, "default", "1.0.0", "OK"), "0+60x30"),
+               (_series(f, count, "default", "1.0.0", "Unavailable"), "0+10x30")],
+              errors, f.name, fired(errors, "critical", "default", "1.0.0")),
+        _case("1% REST errors do not fire",
+              [(_series(f, count, "default", "1.0.0", "200"), "0+99x30"),
+               (_series(f, count, "default", "1.0.0", "500"), "0+1x30")], errors, f.name, []),
+        _case("a failing canary alerts on its own, with its own version",
+              [(_series(f, count, "default", "1.0.0", "200"), "0+90x30"),
+               (_series(f, count, "canary", "1.1.0", "200"), "0+5x30"),
+               (_series(f, count, "canary", "1.1.0", "500"), "0+5x30")],
+              errors, f.name, fired(errors, "critical", "canary", "1.1.0")),
+        _case("a slow histogram (p95 near 2 s) fires the latency alert",
+              [(_series(f, "bucket", "default", "1.0.0", "200", le), values)
+               for le, values in (("0.1", "0+5x30"), ("0.5", "0+10x30"), ("1", "0+60x30"), ("2.5", "0+100x30"),
+                                  ("+Inf", "0+100x30"))],
+              latency, f.name, fired(latency, "warning", "default", "1.0.0")),
+        _case("a fast histogram (p95 near 100 ms) does not fire",
+              [(_series(f, "bucket", "default", "1.0.0", "200", le), values)
+               for le, values in (("0.1", "0+95x30"), ("0.5", "0+100x30"), ("+Inf", "0+100x30"))],
+              latency, f.name, []),
+    ]
+    body = "\n\n".join(cases)
+    return f"""# promtool unit tests of the {f.name} alerts (../prometheusrule.yaml), run by
+# tests/monitoring/test_alert_rules.py; by hand:
+#   .venv/bin/python -m shipyard.monitoring.promtool test models/{f.name}/monitoring/tests/alerts.yaml
+# The series are what seldon-core 1.17.1's executor writes (docs/monitoring.md);
+# the versions are examples. Values are per-minute counters ('0+60x30': 60 more each minute).
+rule_files:
+- ../prometheusrule.yaml
+evaluation_interval: 1m
+tests:
+{body}
 """

@@ -19,8 +19,12 @@ it as a *structural* schema:
 
 ``to_json_schema`` writes all of that out as draft 2020-12 JSON Schema for
 jsonschema-rs. With ``strict``, unknown fields are errors wherever the
-schema declares properties and does not preserve unknown fields. CEL rules
-(``x-kubernetes-validations``) and formats are not evaluated.
+schema declares properties and does not preserve unknown fields. Formats
+are not evaluated. What the API server does around that validation (nulls
+pruned and defaults applied first; embedded resources, list-type sets and
+maps and the CEL rules after) works on the structural schema,
+``shipyard.schemas.structural`` and ``shipyard.schemas.cel``; ``CrdIndex``
+caches that per schema too.
 
 ``CrdIndex`` collects the CRDs a run can see: those rendered by the run
 itself (the charts and kustomizations the repository installs) first, then
@@ -40,6 +44,7 @@ import jsonschema_rs
 
 from shipyard.objects import K8sObject
 from shipyard.schemas.kubernetes import split_api_version
+from shipyard.schemas.structural import Node, from_crd
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 CRD_GROUP = "apiextensions.k8s.io"
@@ -134,8 +139,6 @@ def _convert(node: Any, *, strict: bool, in_junctor: bool) -> dict[str, Any]:
             out[bound] = out.pop(limit)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             out[bound] = value
-    if node.get("x-kubernetes-list-type") == "set":
-        out["uniqueItems"] = True
 
     properties = node.get("properties")
     if isinstance(properties, dict):
@@ -288,6 +291,7 @@ class CrdIndex:
 
     _run: dict[tuple[str, str, str], CrdVersion] = field(default_factory=dict)
     _validators: dict[tuple[str, bool], tuple[Any, dict[str, Any]]] = field(default_factory=dict, repr=False)
+    _fingerprints: dict[int, tuple[dict[str, Any], str]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     use_pinned: bool = True
 
@@ -333,12 +337,43 @@ class CrdIndex:
         when the CRD declares no schema. Compiled once per distinct schema."""
         if crd.schema is None:
             return None, {}
-        key = (_fingerprint(crd.schema), strict)
+        key = (self._fingerprint(crd.schema), strict)
         with self._lock:
             if key not in self._validators:
                 document = to_json_schema(crd.schema, strict=strict)
                 self._validators[key] = (compile_schema(document), document)
             return self._validators[key]
+
+
+    def structural(self, crd: CrdVersion) -> Node | None:
+        """The structural schema of a CRD version (None when it declares
+        none). Built once per distinct schema for the whole process, since
+        it depends on nothing else: its CEL rules are compiled on it, once,
+        the first time an object needs them, however many runs follow."""
+        if crd.schema is None:
+            return None
+        key = self._fingerprint(crd.schema)
+        with _STRUCTURAL_LOCK:
+            node = _STRUCTURAL.get(key)
+            if node is None:
+                if len(_STRUCTURAL) >= _STRUCTURAL_LIMIT:
+                    _STRUCTURAL.pop(next(iter(_STRUCTURAL)))
+                node = _STRUCTURAL[key] = from_crd(crd.schema)
+            return node
+
+    def _fingerprint(self, schema: dict[str, Any]) -> str:
+        """The schema's fingerprint, computed once per schema object (a
+        large CRD's takes milliseconds to serialise)."""
+        found = self._fingerprints.get(id(schema))
+        if found is None or found[0] is not schema:
+            found = self._fingerprints[id(schema)] = (schema, _fingerprint(schema))
+        return found[1]
+
+
+# Structural schemas by fingerprint, shared by every CrdIndex of the process.
+_STRUCTURAL: dict[str, Node] = {}
+_STRUCTURAL_LOCK = threading.Lock()
+_STRUCTURAL_LIMIT = 512
 
 
 def _fingerprint(schema: dict[str, Any]) -> str:

@@ -26,6 +26,8 @@ from typing import Any
 import jsonschema_rs
 
 from shipyard.errors import ShipyardError
+from shipyard.schemas.list_key_defaults import key_defaults
+from shipyard.schemas.structural import Node, from_json_schema
 
 DEFINITIONS_URI = "https://kubernetes.io/api/_definitions.json"
 _SET_NAME = re.compile(r"v(\d+)\.(\d+)\.0-local(-strict)?\Z")
@@ -135,6 +137,8 @@ class KubernetesSchemas:
     _definitions: dict[str, Any] | None = field(default=None, repr=False)
     _schemas: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict, repr=False)
     _validators: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
+    _structural: dict[tuple[str, str], Node | None] = field(default_factory=dict, repr=False)
+    _nodes: dict[str, Node] = field(default_factory=dict, repr=False)  # by definition name, shared by the kinds
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -196,6 +200,17 @@ class KubernetesSchemas:
                 compiled = jsonschema_rs.validator_for(schema, registry=self._load_registry(), offline=True)
             self._validators[key] = compiled
             return compiled
+
+    def structural(self, api_version: str, kind: str) -> Node | None:
+        """The structural view of a built-in kind (its list types, with the
+        defaults of list-map key fields), or None for a kind not served."""
+        key = (api_version, kind)
+        with self._lock:
+            if key not in self._structural:
+                schema = self.schema(api_version, kind)
+                self._structural[key] = None if schema is None else from_json_schema(
+                    schema, self.definitions().get("$defs", {}), self._nodes, key_defaults())
+            return self._structural[key]
 
     def served_api_versions(self, kind: str) -> list[str]:
         """Every apiVersion this Kubernetes version serves ``kind`` at (for

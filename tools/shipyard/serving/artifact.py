@@ -1,11 +1,12 @@
 """Find a version's artifact on disk and prove it is the registered one.
 
 Everything here runs before a server starts, so a wrong URI, a missing
-model.joblib or a digest that differs from model.yaml is refused with a
+artifact file (model.joblib; model.bst or model.json for XGBoost: whatever
+the version's runtime loads, shipyard.serving.runtimes) or a digest that differs from model.yaml is refused with a
 message that names the file and what to do, instead of surfacing as a
-server crash. Remote stores (gs://, s3://) are not fetched: their artifacts
-are downloaded by the cluster's storage initializer, and locally by the user
-(the message says how), then served with --model-dir.
+server crash. Remote stores (gs://, s3://) are fetched by
+shipyard.serving.fetch first, with rclone as the cluster's storage
+initializer does, and checked the same way.
 """
 
 from __future__ import annotations
@@ -18,18 +19,27 @@ from urllib.parse import unquote, urlparse
 from shipyard import ids
 from shipyard.errors import ShipyardError
 from shipyard.serving.registry import RegisteredVersion
+from shipyard.serving.runtimes import RUNTIMES, Runtime, artifact_in, names_text
+from shipyard.serving.store import remote_scheme
 
 JOBLIB_FILE = "model.joblib"
-REMOTE_SCHEMES = {"gs": "gsutil cp -r {uri} DIR", "s3": "aws s3 cp --recursive {uri} DIR"}
 
 
 @dataclass(frozen=True)
 class VerifiedArtifact:
-    """A local folder holding model.joblib whose digest has been checked."""
+    """A local folder holding the runtime's artifact file, whose digest has been checked."""
 
     folder: Path
     sha256: str
     verified: bool  # False only when the user allowed an unregistered digest
+    file: Path | None = None  # the artifact file in ``folder`` the runtime loads (None: model.joblib)
+
+    @property
+    def artifact(self) -> Path:
+        return self.file if self.file is not None else self.folder / JOBLIB_FILE
+
+
+SKLEARN_SELDON: Runtime = RUNTIMES[("SKLEARN_SERVER", "seldon")]
 
 
 def local_folder(model_uri: str, root: Path) -> Path:
@@ -37,13 +47,9 @@ def local_folder(model_uri: str, root: Path) -> Path:
     if not model_uri:
         raise ShipyardError("the version has no modelUri", hint="register the version again with --uri", check=ids.ARTIFACT_UNUSABLE)
     parsed = urlparse(model_uri)
-    if parsed.scheme in REMOTE_SCHEMES:
-        command = REMOTE_SCHEMES[parsed.scheme].format(uri=model_uri)
-        raise ShipyardError(
-            f"{model_uri} is in a remote store; shipyard serve only reads local folders",
-            hint=f"download it first ({command}) and pass --model-dir DIR; its sha256 is still checked",
-            check="SY912",
-        )
+    if remote_scheme(model_uri):  # the caller fetches these (shipyard.serving.fetch)
+        raise ShipyardError(f"{model_uri} is in a remote store, not a local folder", check=ids.ARTIFACT_UNUSABLE,
+                            hint="fetch it first (shipyard serve does), or pass --model-dir DIR")
     if parsed.scheme == "file":
         if parsed.netloc not in ("", "localhost"):
             raise ShipyardError(f"{model_uri}: file:// URIs must name a local path (file:///abs/path)", check=ids.ARTIFACT_UNUSABLE)
@@ -62,8 +68,9 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def verify(folder: Path, entry: RegisteredVersion, *, allow_unverified: bool = False) -> VerifiedArtifact:
-    """Check that ``folder`` holds model.joblib with the sha256 registered for ``entry``."""
+def verify(folder: Path, entry: RegisteredVersion, *, allow_unverified: bool = False,
+           runtime: Runtime = SKLEARN_SELDON) -> VerifiedArtifact:
+    """Check that ``folder`` holds the file ``runtime`` loads, with the sha256 registered for ``entry``."""
     where = f"{entry.model} {entry.version}"
     if not folder.is_dir():
         raise ShipyardError(
@@ -72,14 +79,18 @@ def verify(folder: Path, entry: RegisteredVersion, *, allow_unverified: bool = F
             hint="run the pipeline that produced it again, or fix modelUri",
             check=ids.ARTIFACT_UNUSABLE,
         )
-    artifact = folder / JOBLIB_FILE
-    if not artifact.is_file():
+    found = artifact_in(folder, runtime)
+    if found is None:
+        names = names_text(runtime)
+        missing = folder / runtime.artifact_names[0] if len(runtime.artifact_names) == 1 else folder
         raise ShipyardError(
-            f"{artifact} is missing: a SKLEARN_SERVER folder must hold {JOBLIB_FILE}",
+            f"{missing} is missing: a {runtime.implementation} folder must hold {names}" if missing != folder
+            else f"{folder} holds no {names}: the files {runtime.label} loads",
             file=entry.file, line=entry.line,
-            hint="point modelUri at the folder that contains model.joblib",
+            hint=f"point modelUri at the folder that contains {names}",
             check=ids.ARTIFACT_UNUSABLE,
         )
+    artifact = found
     try:
         actual = sha256_file(artifact)
     except OSError as exc:
@@ -92,7 +103,7 @@ def verify(folder: Path, entry: RegisteredVersion, *, allow_unverified: bool = F
                 hint=f"register it with --sha256 {actual} if that is the right file, or pass --allow-unverified",
                 check=ids.ARTIFACT_UNUSABLE,
             )
-        return VerifiedArtifact(folder=folder, sha256=actual, verified=False)
+        return VerifiedArtifact(folder=folder, sha256=actual, verified=False, file=artifact)
     if actual != entry.sha256:
         raise ShipyardError(
             f"{artifact} has sha256 {actual}, but {entry.sha256} is registered for {where}; refusing to serve it",
@@ -100,4 +111,4 @@ def verify(folder: Path, entry: RegisteredVersion, *, allow_unverified: bool = F
             hint="the artifact changed after registration: restore the registered file or register a new version",
             check=ids.ARTIFACT_UNUSABLE,
         )
-    return VerifiedArtifact(folder=folder, sha256=actual, verified=True)
+    return VerifiedArtifact(folder=folder, sha256=actual, verified=True, file=artifact)

@@ -2,7 +2,8 @@
 
 Only what serving needs: a version's modelUri and the sha256 recorded for
 its artifact, with the file and line they come from so an error can point
-at them. The file is read by the one model.yaml reader (shipyard.models.spec);
+at them, and the model's serving implementation and protocol, which decide
+the server that runs it (shipyard.serving.runtimes). The file is read by the one model.yaml reader (shipyard.models.spec);
 unlike `load_model`, this is deliberately tolerant of fields it does not
 use, so a model.yaml with an unrelated schema problem can still be served.
 """
@@ -29,6 +30,10 @@ class RegisteredVersion:
     file: str
     line: int
     metrics: dict[str, Any] = field(default_factory=dict)
+    implementation: str | None = None  # spec.serving.implementation (None: not set)
+    protocol: str | None = None  # spec.serving.protocol
+    image: str | None = None  # spec.serving.image, a custom server
+    serving_line: int | None = None  # line of spec.serving, for errors about it
 
 
 def model_file(root: Path, model: str) -> Path:
@@ -47,6 +52,13 @@ def registered_versions(root: Path, model: str) -> list[RegisteredVersion]:
     versions = spec.get("versions") if isinstance(spec, dict) else None
     if not isinstance(versions, list):
         raise ShipyardError("no spec.versions list", file=rel, hint="register a version with `shipyard register`")
+    serving = as_dict(spec.get("serving")) if isinstance(spec, dict) else {}
+    serving_line = doc.line(("spec", "serving")) if serving else None
+
+    def text(key: str) -> str | None:
+        value = serving.get(key)
+        return value if isinstance(value, str) and value else None
+
     result = []
     for index, entry in enumerate(versions):
         line = doc.line(("spec", "versions", index))
@@ -63,9 +75,30 @@ def registered_versions(root: Path, model: str) -> list[RegisteredVersion]:
                 file=rel,
                 line=line,
                 metrics=metrics if isinstance(metrics, dict) else {},
+                implementation=text("implementation"),
+                protocol=text("protocol"),
+                image=text("image"),
+                serving_line=serving_line,
             )
         )
     return result
+
+
+def serving_section(root: Path, model: str) -> tuple[str | None, str | None, str | None]:
+    """spec.serving's implementation, protocol and image (None where unset);
+    for a model that may have no versions yet (publishing its first)."""
+    path = model_file(root, model)
+    rel = f"models/{model}/model.yaml"
+    if not path.is_file():
+        return None, None, None
+    spec = as_dict(as_dict(read_model_file(path, rel).data).get("spec"))
+    serving = as_dict(spec.get("serving"))
+
+    def text(key: str) -> str | None:
+        value = serving.get(key)
+        return value if isinstance(value, str) and value else None
+
+    return text("implementation"), text("protocol"), text("image")
 
 
 def registered_version(root: Path, model: str, version: str | None = None) -> RegisteredVersion:
