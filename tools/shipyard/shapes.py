@@ -33,3 +33,15 @@ def dig(value: Any, *keys: str | int) -> Any:
                 return None
             value = value.get(key)
     return value
+
+
+def quoted_name(value: Any) -> str:
+    """A name for a message: quoted when it is a name, "(no name)" when the
+    field is missing or not a string, so a message never reads None (the
+    schema check reports the missing name itself)."""
+    return repr(value) if isinstance(value, str) and value else "(no name)"
+
+
+def plain_name(value: Any) -> str:
+    """Like quoted_name, unquoted."""
+    return value if isinstance(value, str) and value else "(no name)"

@@ -29,7 +29,7 @@ from shipyard.models.problem import Problem
 from shipyard.models.spec import Model, model_names, model_problems
 from shipyard.objects import K8sObject
 from shipyard.render.target import RenderedTarget
-from shipyard.shapes import as_dict
+from shipyard.shapes import as_dict, plain_name
 
 
 RELEVANT_KINDS = ("overlay", "entrypoint")
@@ -358,14 +358,14 @@ def rendered_serving(ctx: CheckContext) -> Iterable[Finding]:
             base = ("spec", "predictors", index)
             if serving.get("implementation") and graph.get("implementation") != serving["implementation"]:
                 problems.append((base + ("graph", "implementation"),
-                                 f"predictor {predictor.get('name')}: implementation {graph.get('implementation')!r}, "
+                                 f"predictor {plain_name(predictor.get('name'))}: implementation {graph.get('implementation')!r}, "
                                  f"model.yaml says {serving['implementation']!r}"))
             container = _container(predictor, str(graph.get("name", "")))
             if serving.get("image"):
                 image = container.get("image") if container else None
                 if image != serving["image"]:
                     problems.append((base + ("componentSpecs",),
-                                     f"predictor {predictor.get('name')}: image {image!r}, model.yaml says {serving['image']!r}"))
+                                     f"predictor {plain_name(predictor.get('name'))}: image {image!r}, model.yaml says {serving['image']!r}"))
         gpu_problems = []
         for index, predictor in _predictors(obj):
             problem = rules.rendered_gpus(loaded, str(target.environment), predictor, at=(obj.source.path, 1))

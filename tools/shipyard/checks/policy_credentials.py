@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Iterator
 
+from shipyard.shapes import plain_name
 from shipyard.checks import check
 from shipyard.checks.context import CheckContext
 from shipyard.checks.policies import as_dict, dig, source_kind
@@ -131,7 +132,7 @@ def credentials_in_uris(ctx: CheckContext) -> Iterable[Finding]:
             for index, version in enumerate(dig(obj.body, "spec", "versions") or []):
                 uri = as_dict(version).get("modelUri")
                 if isinstance(uri, str) and (why := credential_in_uri(uri)):
-                    yield Finding.on(obj, "SY321", f"version {as_dict(version).get('version')} modelUri carries {why}",
+                    yield Finding.on(obj, "SY321", f"version {plain_name(as_dict(version).get('version'))} modelUri carries {why}",
                                      path=("spec", "versions", index, "modelUri"),
                                      hint="register the version with a URI without credentials")
 

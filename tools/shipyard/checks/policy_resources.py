@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from shipyard.shapes import quoted_name
 from shipyard.checks import check
 from shipyard.checks.context import CheckContext
 from shipyard.checks.policies import (
@@ -63,9 +64,9 @@ def requests_and_limits(ctx: CheckContext) -> Iterable[Finding]:
             for path, node, predictor in prepackaged_without_container(obj):
                 yield Finding.on(
                     obj, "SY302",
-                    f"prepackaged server {node.get('name')!r} in predictor {predictor!r} has no componentSpecs "
+                    f"prepackaged server {quoted_name(node.get('name'))} in predictor {predictor!r} has no componentSpecs "
                     f"container, so the operator generates one with no requests or limits",
                     path=path,
-                    hint=f"add a container named {node.get('name')!r} to the predictor's componentSpecs with resources",
+                    hint=f"add a container named {quoted_name(node.get('name'))} to the predictor's componentSpecs with resources",
                 )
 

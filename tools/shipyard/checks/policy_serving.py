@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from shipyard.shapes import quoted_name
 from shipyard.checks import check
 from shipyard.checks.context import CheckContext
 from shipyard.render.target import RenderedTarget
@@ -78,7 +79,7 @@ def serving_probes(ctx: CheckContext) -> Iterable[Finding]:
             if missing:
                 yield Finding.on(
                     obj, "SY306",
-                    f"serving container {container.get('name')!r} in predictor {predictor!r} has no "
+                    f"serving container {quoted_name(container.get('name'))} in predictor {predictor!r} has no "
                     f"{' and no '.join(missing)}: the operator gives it a TCP check on its port",
                     path=path,
                     hint="add readinessProbe and livenessProbe with httpGet on the model server's health path "
@@ -89,10 +90,10 @@ def serving_probes(ctx: CheckContext) -> Iterable[Finding]:
                 continue
             yield Finding.on(
                 obj, "SY306",
-                f"prepackaged server {node.get('name')!r} in predictor {predictor!r} gets only the operator's "
+                f"prepackaged server {quoted_name(node.get('name'))} in predictor {predictor!r} gets only the operator's "
                 f"TCP probes: it has no componentSpecs container to declare probes on",
                 path=path,
-                hint=f"declare a container named {node.get('name')!r} in componentSpecs with readiness and liveness "
+                hint=f"declare a container named {quoted_name(node.get('name'))} in componentSpecs with readiness and liveness "
                      f"probes {MLSERVER_NOTE}",
             )
 

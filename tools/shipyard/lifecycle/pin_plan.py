@@ -17,7 +17,7 @@ from shipyard.models.pins import Pin, pin_dir
 from shipyard.models.rules import seldon_deployments
 from shipyard.models.spec import Model
 from shipyard.repo import Repository
-from shipyard.shapes import as_dict
+from shipyard.shapes import as_dict, plain_name
 
 def _pin_render_verify(model: Model, env: str, state: PinState) -> Verify:
     """After the edit, the rendered SeldonDeployment must serve exactly the
@@ -45,12 +45,12 @@ def _pin_render_verify(model: Model, env: str, state: PinState) -> Verify:
             refuse(rules.rendered_gpus(model, env, predictor, at=(rel, 1)))
             labelled = as_dict(predictor.get("labels")).get("version")
             if labelled != version:
-                raise ShipyardError(f"{rel} renders {model.name} {labelled} in predictor {predictor.get('name')}, "
+                raise ShipyardError(f"{rel} renders {model.name} {labelled} in predictor {plain_name(predictor.get('name'))}, "
                                     f"expected {version}", file=rel,
                                     hint="another patch or component sets the predictor's version; remove it", check="SY503")
             if int(predictor.get("traffic", 100) or 0) != traffic or int(predictor.get("replicas", 1) or 0) != replicas:
                 raise ShipyardError(
-                    f"{rel} renders predictor {predictor.get('name')} with traffic {predictor.get('traffic')} and "
+                    f"{rel} renders predictor {plain_name(predictor.get('name'))} with traffic {predictor.get('traffic')} and "
                     f"replicas {predictor.get('replicas')}, expected {traffic} and {replicas}",
                     file=rel, hint="another patch changes traffic or replicas; remove it", check="SY506")
 

@@ -20,7 +20,7 @@ from shipyard.models.problem import Problem
 from shipyard.models.spec import CompareRule, Model, Version
 from shipyard.quantities import GpuDemand, pod_spec_gpus
 from shipyard.repo import Cluster
-from shipyard.shapes import as_dict, as_list
+from shipyard.shapes import as_dict, as_list, plain_name
 
 Where = tuple[str, int]
 
@@ -273,7 +273,7 @@ def rendered_gpus(model: Model, env: str, predictor: dict[str, Any], *, at: Wher
     if gpus == expected:
         return None
     return Problem("SY507", at[0], at[1],
-                   f"{env}: predictor {predictor.get('name')}: {gpus} GPU(s) per replica, {model.rel} says {expected}",
+                   f"{env}: predictor {plain_name(predictor.get('name'))}: {gpus} GPU(s) per replica, {model.rel} says {expected}",
                    hint=f"GPUs come from spec.serving.gpu through the pin's generated patch: remove nvidia.com/gpu "
                         f"from models/{model.name}/deploy and run `shipyard register {model.name} --sync`")
 
@@ -287,7 +287,7 @@ def rendered_uri(model: Model, env: str, predictor: dict[str, Any], *, at: Where
     uri = as_dict(predictor.get("graph")).get("modelUri")
     if not version:
         return Problem("SY503", at[0], at[1],
-                       f"{env}: predictor {predictor.get('name')} of {model.name} has no pinned version "
+                       f"{env}: predictor {plain_name(predictor.get('name'))} of {model.name} has no pinned version "
                        f"(modelUri {uri!r} comes from no version component)", hint="pin a version: shipyard promote")
     registered = model.find(str(version))
     if registered is None or uri == registered.model_uri:
@@ -307,7 +307,7 @@ def rendered_replicas(model: Model, env: str, predictor: dict[str, Any], *, at: 
     if expected is None or actual == expected:
         return None
     return Problem("SY506", at[0], at[1],
-                   f"{env}: {model.name} predictor {predictor.get('name')} has {actual} replica(s), {model.rel} says {expected}",
+                   f"{env}: {model.name} predictor {plain_name(predictor.get('name'))} has {actual} replica(s), {model.rel} says {expected}",
                    hint=f"shipyard promote {model.name} --to {env} rewrites it, or change {model.rel}")
 
 
