@@ -45,3 +45,24 @@ def quoted_name(value: Any) -> str:
 def plain_name(value: Any) -> str:
     """Like quoted_name, unquoted."""
     return value if isinstance(value, str) and value else "(no name)"
+
+
+def json_type(value: Any) -> str:
+    """The JSON Schema type name of a loaded value, as the API server's
+    messages say it ("integer", "array", ...); Python's own name for
+    anything YAML gives that JSON has no type for."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__

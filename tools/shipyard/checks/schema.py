@@ -26,6 +26,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final, Iterable
 
+from shipyard.shapes import json_type
 from shipyard.checks import check
 from shipyard.checks.context import CheckContext
 from shipyard.findings import Finding
@@ -158,22 +159,6 @@ class _Resolver:
 # Errors -> findings.
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
 def _short(value: Any, limit: int = 60) -> str:
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -188,7 +173,7 @@ def _got(instance: Any) -> str:
     """``string "3"``, ``integer 7``, ``null``: the type and the value."""
     if instance is None:
         return "null"
-    return f"{_json_type(instance)} {_short(instance)}"
+    return f"{json_type(instance)} {_short(instance)}"
 
 
 _MISSING = object()

@@ -46,6 +46,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, Final, Mapping
 
+from shipyard.shapes import json_type
+
 # --------------------------------------------------------------------------
 # The rules of k8s.io/apimachinery pkg/util/validation/validation.go, with
 # its messages. Go's regexp is linear; the same regular expressions in
@@ -417,28 +419,12 @@ def _show(value: Any, limit: int = 100) -> str:
     try:
         text = json.dumps(value, ensure_ascii=False, default=str)
     except (ValueError, TypeError, RecursionError):  # a cycle, or keys JSON cannot write
-        text = f"<{_json_type(value)}>"
+        text = f"<{json_type(value)}>"
     return text if len(text) <= limit else text[: limit - 4] + '..."'
 
 
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
-
-
 def _shape(path: tuple[str | int, ...], wanted: str, value: Any) -> MetaProblem:
-    got = "null" if value is None else f"{_json_type(value)} {_show(value, 60)}"
+    got = "null" if value is None else f"{json_type(value)} {_show(value, 60)}"
     return MetaProblem(path, f"must be {wanted}, not {got}")
 
 
