@@ -85,3 +85,40 @@ def test_shared_pins_agree_so_artifacts_load_where_they_are_served() -> None:
     for package in ("scikit-learn", "numpy", "joblib", "scipy", "threadpoolctl"):
         assert kfp[package] == seldon[package], package
     assert seldon["seldon-core"] == "1.17.1"
+
+
+def test_pip_and_uv_build_the_same_kind_of_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both installers give a ready environment; pip is kept for machines without uv."""
+    assert envs.uv_binary() is not None, "uv is a dependency of the toolkit (pyproject.toml)"
+    for installer in ("uv", "pip"):
+        monkeypatch.setenv(envs.INSTALLER_ENV_VAR, installer)
+        root = make_root(tmp_path / installer, "# no packages\n")
+        result = envs.ensure("kfp", root)
+        assert result.created and envs.is_ready(result.env)
+        assert (result.env.path / "pyvenv.cfg").is_file()
+    monkeypatch.setenv(envs.INSTALLER_ENV_VAR, "pip")
+    assert envs.uv_binary() is None
+
+
+def test_uv_reads_the_indexes_pip_is_configured_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    config = tmp_path / "pip.conf"
+    config.write_text(
+        "[global]\nindex-url = https://files.example/simple\n"
+        f"find-links = {wheels} {tmp_path / 'absent'}\n"
+        "[install]\nextra-index-url = https://extra.example/simple\n"
+    )
+    for name in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CONSTRAINT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(config))
+    args = envs.pip_settings_for_uv()
+    assert args[args.index("--index-url") + 1] == "https://files.example/simple"
+    assert args[args.index("--extra-index-url") + 1] == "https://extra.example/simple"
+    # a find-links folder that does not exist is left out, as pip ignores it
+    assert ["--find-links", str(wheels)] == args[args.index("--find-links"):args.index("--find-links") + 2]
+    assert str(tmp_path / "absent") not in args
+    # a variable wins over the files, as in pip
+    monkeypatch.setenv("PIP_INDEX_URL", "https://mirror.example/simple")
+    args = envs.pip_settings_for_uv()
+    assert args[args.index("--index-url") + 1] == "https://mirror.example/simple"

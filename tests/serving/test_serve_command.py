@@ -98,3 +98,41 @@ def test_serve_prints_url_answers_and_stops_cleanly(sig: signal.Signals, seldon_
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_serve_killed_outright_leaves_no_server_behind(seldon_env, iris_model_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """SIGKILL gives `shipyard serve` no chance to stop its server: the server's
+    own watchdog sees its parent gone and stops its whole process group."""
+    root = _repo_with_version(tmp_path, iris_model_dir)
+    port, grpc_port, metrics_port = _free_port(), _free_port(), _free_port()
+    proc = subprocess.Popen(
+        [SHIPYARD, "serve", "iris", "--repo", str(root), "--port", str(port), "--grpc-port", str(grpc_port),
+         "--metrics-port", str(metrics_port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line or line.startswith("Stop with Ctrl-C"):
+                break
+        assert _port_open(port), proc.stderr.read() if proc.poll() is not None else "server did not start"
+        proc.kill()
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and (_processes_mentioning(str(tmp_path / "store")) or _port_open(port)):
+            time.sleep(0.25)
+        assert _processes_mentioning(str(tmp_path / "store")) == [], "server outlived a killed `shipyard serve`"
+        for p in (port, grpc_port, metrics_port):
+            assert not _port_open(p), f"port {p} still open"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in _processes_mentioning(str(tmp_path / "store")):
+            try:
+                import os
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass

@@ -12,6 +12,10 @@ scikit-learn for the tabular-xgb model's training code, which the
 pipeline's steps (in .venv-kfp) start as a separate process. ``.venv-mlserver``
 holds MLServer 1.3.5, the server seldon-core 1.17.1 runs for protocol v2
 (shipyard.serving.mlserver); its web stack clashes with seldon-core's Flask 2.
+``.venv-drift`` holds alibi-detect (numpy/scipy backend only) for the drift
+detectors (shipyard.drift), which the toolkit starts as scripts.
+``.venv-mlflow`` holds MLflow 2.4.2 (tracking server and client) and MLServer's
+mlflow runtime, for MLFLOW_SERVER under protocol v2 (shipyard.mlflow).
 
 An environment is created on first use and reused afterwards. A marker file
 inside it records the sha256 of the requirements file (and the Python
@@ -19,6 +23,15 @@ version) it was built from; when either changes, the environment is rebuilt
 from scratch, so nobody runs against a stale lock. Creation holds a file lock,
 so two test sessions starting at once build it once. A failed creation
 removes the half-built folder instead of leaving something that looks ready.
+
+Environments are installed with uv (a pinned dependency of the toolkit)
+when it is there: it resolves and installs the same locks about thirty times
+faster than pip (.venv-seldon: 6 s instead of 4.5 min on two cores), which
+is most of a fresh clone's first test run. uv does not read pip's
+configuration, so the index, extra indexes, find-links folders and
+constraint files pip is configured with (``pip config list``, PIP_*
+variables) are passed to it. ``SHIPYARD_ENV_INSTALLER=pip`` builds with pip
+instead.
 
 Run ``python -m shipyard.envs`` to create all of them ahead of time (CI), or name some:
 ``python -m shipyard.envs kfp rclone``.
@@ -41,10 +54,11 @@ from typing import Callable
 
 from shipyard.errors import ShipyardError
 
-KNOWN = ("kfp", "seldon", "rclone", "tabular-xgb", "mlserver")
+KNOWN = ("kfp", "seldon", "rclone", "tabular-xgb", "mlserver", "drift", "mlflow")
 MARKER = ".shipyard-env.json"
 PYTHON_ENV_VAR = "SHIPYARD_ENV_PYTHON"
 PIP_TIMEOUT_SECONDS = 1800
+INSTALLER_ENV_VAR = "SHIPYARD_ENV_INSTALLER"
 
 
 @dataclass(frozen=True)
@@ -168,18 +182,30 @@ def _build(env: SideEnv, python: str, log: Callable[[str], None]) -> None:
     if env.path.exists():
         log(f"{env.path.name}: requirements changed or environment incomplete, rebuilding")
         shutil.rmtree(env.path)
-    log(f"{env.path.name}: creating with {python} from {env.requirements.relative_to(env.root)} (takes a minute or two)")
+    log(f"{env.path.name}: creating with {python} from {env.requirements.relative_to(env.root)}")
+    uv = uv_binary()
     try:
-        _run([python, "-m", "venv", str(env.path)], f"create the {env.name} virtualenv")
-        _run(
-            [
-                str(env.python), "-m", "pip", "install",
-                "--disable-pip-version-check", "--no-input", "--quiet",
-                "-r", str(env.requirements),
-            ],
-            f"install {env.requirements.name} into {env.path.name}",
-        )
-        _run([str(env.python), "-m", "pip", "check"], f"check the dependencies of {env.path.name}")
+        if uv is None:
+            _run([python, "-m", "venv", str(env.path)], f"create the {env.name} virtualenv")
+            _run(
+                [
+                    str(env.python), "-m", "pip", "install",
+                    "--disable-pip-version-check", "--no-input", "--quiet",
+                    "-r", str(env.requirements),
+                ],
+                f"install {env.requirements.name} into {env.path.name}",
+            )
+            _run([str(env.python), "-m", "pip", "check"], f"check the dependencies of {env.path.name}")
+        else:
+            _run([uv, "venv", "--quiet", "--python", python, str(env.path)], f"create the {env.name} virtualenv")
+            _run(
+                # pip takes the best match across all its indexes; uv's default takes the first index
+                # that has the package, which refuses a pin that only a later index serves
+                [uv, "pip", "install", "--quiet", "--python", str(env.python), "--index-strategy", "unsafe-best-match",
+                 *pip_settings_for_uv(), "-r", str(env.requirements)],
+                f"install {env.requirements.name} into {env.path.name}",
+            )
+            _check_with_uv(uv, env)
     except BaseException:
         shutil.rmtree(env.path, ignore_errors=True)
         raise
@@ -187,6 +213,86 @@ def _build(env: SideEnv, python: str, log: Callable[[str], None]) -> None:
     marker_tmp.write_text(json.dumps(key, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(marker_tmp, env.marker)
     log(f"{env.path.name}: ready")
+
+
+def _check_with_uv(uv: str, env: SideEnv) -> None:
+    """``uv pip check``, except for wheels whose metadata names another platform than their file name.
+
+    The installer already chose each wheel by its file name's tags for this
+    interpreter; the check re-reads the tags inside the wheel, which some
+    projects write wrong (xgboost 1.7.6's py3-none wheel says cp310 inside).
+    Every other incompatibility (a missing or conflicting requirement) fails."""
+    proc = subprocess.run([uv, "pip", "check", "--python", str(env.python)], capture_output=True, text=True,
+                          timeout=PIP_TIMEOUT_SECONDS)
+    if proc.returncode == 0:
+        return
+    lines = [line.strip() for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+    problems = [line for line in lines
+                if not line.startswith(("Using Python", "Checked ", "Found ")) and "was built for a different platform" not in line]
+    if problems:
+        raise ShipyardError(
+            f"cannot check the dependencies of {env.path.name}:\n" + "\n".join(problems[-15:]),
+            hint="check the pins in tools/envs/ (regenerate the lock after changing a top-level pin)",
+            check="SY901",
+        )
+
+
+def uv_binary() -> str | None:
+    """The uv executable that builds environments, or None to build with pip.
+
+    uv is a dependency of the toolkit, so it sits beside the interpreter
+    that runs it (.venv/bin/uv); the uv package also knows where its binary
+    is. SHIPYARD_ENV_INSTALLER=pip forces pip."""
+    if os.environ.get(INSTALLER_ENV_VAR, "").strip().lower() == "pip":
+        return None
+    beside = Path(sys.executable).parent / "uv"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    try:
+        from uv import find_uv_bin  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return shutil.which("uv")
+    try:
+        return str(find_uv_bin())
+    except FileNotFoundError:
+        return shutil.which("uv")
+
+
+def pip_settings_for_uv() -> list[str]:
+    """pip's index configuration as uv arguments, so both installers read the same places.
+
+    Read from ``pip config list`` (files and PIP_* variables, as pip merges
+    them): index-url, extra-index-url, find-links and constraint, in the
+    global and install sections."""
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    if proc.returncode != 0:
+        return []
+    flags = {"index-url": "--index-url", "extra-index-url": "--extra-index-url",
+             "find-links": "--find-links", "constraint": "--constraint"}
+    precedence = {"global": 0, "install": 1, ":env:": 2}  # as pip merges them: variables over files
+    settings: dict[str, tuple[int, list[str]]] = {}
+    for line in proc.stdout.splitlines():
+        key, sep, raw = line.partition("=")
+        if not sep:
+            continue
+        section, _dot, option = key.strip().rpartition(".")
+        if section not in precedence or option not in flags:
+            continue
+        rank = precedence[section]
+        if option not in settings or settings[option][0] <= rank:
+            settings[option] = (rank, raw.strip().strip("'\"").split())
+    args: list[str] = []
+    for option, (_rank, values) in settings.items():
+        for value in values:
+            if option in ("find-links", "constraint") and "://" not in value and not Path(value).exists():
+                continue
+            args += [flags[option], value]
+    return args
 
 
 def _run(cmd: list[str], what: str) -> None:

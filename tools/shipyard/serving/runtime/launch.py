@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import seldon_core.gunicorn_utils as gunicorn_utils  # type: ignore[import-not-found]  # noqa: E402
 import seldon_core.microservice as microservice  # type: ignore[import-not-found]  # noqa: E402
+from parent_watch import watch_parent  # type: ignore[import-not-found]  # noqa: E402
 from sklearn_server import ModelLoadError  # type: ignore[import-not-found]  # noqa: E402
 
 
@@ -72,6 +73,7 @@ microservice._run_grpc_server = _run_grpc_server
 
 
 def main() -> int:
+    watch_parent()
     sys.argv = ["seldon-core-microservice", *sys.argv[1:]]
     try:
         microservice.main()

@@ -23,6 +23,8 @@ import hashlib
 import os
 import sys
 
+from parent_watch import watch_parent  # type: ignore[import-not-found]
+
 EXIT_MODEL_LOAD = 3
 
 
@@ -45,6 +47,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--artifact", default="", help="the file of FOLDER the runtime loads")
     parser.add_argument("--sha256", default="", help="its registered sha256 (empty: not checked)")
     args = parser.parse_args(argv)
+    watch_parent()
 
     if not os.path.isdir(args.folder):
         return refuse(f"{args.folder}: model folder does not exist")
