@@ -35,10 +35,10 @@ def test_a_gpu_triton_model_goes_from_new_to_dev(lc: ScaffoldRepo, tmp_path) -> 
     pod = predictor["componentSpecs"][0]["spec"]
     container = pod["containers"][0]
     assert (predictor["graph"]["name"], container["name"]) == ("model", "model")  # a node's container shares its name
-    assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
-    assert container["readinessProbe"]["httpGet"] == {"path": "/v2/health/ready", "port": "http"}
-    assert pod["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
-    assert pod["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    # deploy/ is the CPU shape: GPU facts come from model.yaml and cluster.yaml through the pins, never copied here
+    assert "nvidia.com/gpu" not in container["resources"]["limits"]
+    assert "nodeSelector" not in pod and "tolerations" not in pod
+    assert container["readinessProbe"]["httpGet"] == {"path": "/v2/health/ready", "port": "http"}  # Triton: ours
     rules = yaml.safe_load(lc.read("models/fraud-detector/monitoring/prometheusrule.yaml"))["spec"]["groups"][0]["rules"]
     assert [r["alert"] for r in rules] == ["FraudDetectorHighErrorRate", "FraudDetectorHighLatency"]
     assert 'deployment_name="fraud-detector"' in rules[0]["expr"]
@@ -63,6 +63,29 @@ def test_a_gpu_triton_model_goes_from_new_to_dev(lc: ScaffoldRepo, tmp_path) -> 
     served = rendered["fraud-detector"]["spec"]["predictors"][0]
     assert (served["graph"]["modelUri"], served["labels"], served["replicas"]) == \
         ("gs://models-example/fraud-detector/2026.11", {"version": "2026.11"}, 1)
+    pod = served["componentSpecs"][0]["spec"]
+    assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == 1  # the pin's generated GPU patch
+    # the node selector and tolerations are what the dev cluster's cluster.yaml says (none: capacity only)
+    assert "nodeSelector" not in pod and "tolerations" not in pod
+
+
+def test_an_mlserver_model_with_gpus_per_environment(lc: ScaffoldRepo) -> None:
+    """--gpus ENV=N: CPU where not named; the operator's MLServer probes are not written twice."""
+    run = lc.shipyard("new", "model", "churn", "--server", "XGBOOST_SERVER", "--protocol", "v2",
+                      "--gpus", "staging=1,production=1", "--owner", "ml@example.com")
+    assert run.code == 0, run.err
+    spec = yaml.safe_load(lc.read("models/churn/model.yaml"))["spec"]
+    assert spec["serving"]["gpu"] == {"dev": 0, "staging": 1, "production": 1}
+    assert spec["serving"]["replicas"]["dev"] == 1
+    container = yaml.safe_load(lc.read("models/churn/deploy/seldondeployment.yaml"))[
+        "spec"]["predictors"][0]["componentSpecs"][0]["spec"]["containers"][0]
+    assert "readinessProbe" not in container and "livenessProbe" not in container
+    refused = lc.shipyard("new", "model", "other", "--server", "XGBOOST_SERVER", "--gpus", "qa=1",
+                          "--owner", "ml@example.com")
+    assert refused.code == 2 and "--gpus names qa, which run no models" in refused.err
+    bad = lc.shipyard("new", "model", "other", "--server", "XGBOOST_SERVER", "--gpus", "staging=one",
+                      "--owner", "ml@example.com")
+    assert bad.code == 2 and "'one' is not a whole number" in bad.err and "Traceback" not in bad.err
 
 
 def test_names_that_yaml_would_misread_stay_strings(lc: ScaffoldRepo) -> None:

@@ -7,6 +7,7 @@ Examples:
   shipyard new cluster lab --environment dev --engines flux
   shipyard new model churn --server XGBOOST_SERVER --owner ml@example.com
   shipyard new model ranker --image registry.example.com/ranker:2.1.0 --gpus 1
+  shipyard new model churn --server XGBOOST_SERVER --protocol v2 --gpus staging=1,production=1
   shipyard new model churn --server SKLEARN_SERVER --dry-run   # print only
 """
 
@@ -51,6 +52,8 @@ Examples:
   shipyard new model churn --server XGBOOST_SERVER --owner ml@example.com
   shipyard new model ranker --image registry.example.com/ranker:2.1.0 \\
       --protocol v2 --gpus 1
+  shipyard new model churn --server XGBOOST_SERVER --protocol v2 \\
+      --gpus staging=1,production=1          # CPU in dev, a GPU elsewhere
 then:
   shipyard register churn --version 1.0.0 --uri gs://bucket/churn/1.0.0 \\
       --metrics metrics.json
@@ -66,6 +69,22 @@ def _count(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 or more")
     return value
+
+
+def _gpus(text: str) -> int | dict[str, int]:
+    """--gpus of a model: N for every environment, or ENV=N[,ENV=N...] (the others 0)."""
+    if "=" not in text:
+        return _count(text)
+    counts: dict[str, int] = {}
+    for part in text.split(","):
+        env, sep, number = part.partition("=")
+        env = env.strip()
+        if not sep or not env:
+            raise argparse.ArgumentTypeError(f"{part!r} is not ENV=N (e.g. staging=1,production=1)")
+        if env in counts:
+            raise argparse.ArgumentTypeError(f"{env} is named twice")
+        counts[env] = _count(number.strip())
+    return counts
 
 
 def _engines(text: str) -> tuple[str, ...]:
@@ -101,7 +120,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     served.add_argument("--image", metavar="IMAGE", help="a custom server image, pinned by tag or digest")
     model.add_argument("--protocol", metavar="PROTOCOL",
                        help="seldon, v2 or tensorflow (default: v2 for TRITON/HUGGINGFACE/TEMPO, else seldon)")
-    model.add_argument("--gpus", type=_count, default=0, metavar="N", help="nvidia.com/gpu per replica (default 0)")
+    model.add_argument("--gpus", type=_gpus, default=0, metavar="N|ENV=N,...",
+                       help="nvidia.com/gpu per replica: N everywhere, or per environment, e.g. "
+                            "staging=1,production=1 (the others 0; default 0)")
     model.add_argument("--owner", metavar="TEAM-OR-EMAIL",
                        help="who answers for the model (default: git config user.email)")
     model.add_argument("--description", metavar="TEXT", help="one line on what the model does")

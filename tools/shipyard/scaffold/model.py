@@ -29,7 +29,6 @@ from shipyard.models.spec import (
 )
 from shipyard.repo import Repository
 from shipyard.scaffold import model_text
-from shipyard.scaffold.cluster_text import GPU_NODE_SELECTOR, GPU_TOLERATIONS
 from shipyard.scaffold.common import refuse_existing, require_dns_label, what_changes
 from shipyard.scaffold.model_text import ModelFacts
 
@@ -72,36 +71,26 @@ def _owner(repo: Repository, owner: str | None) -> str:
     return owner
 
 
-def _gpu_scheduling(repo: Repository) -> tuple[dict[str, Any], list[Any]]:
-    """The node selector and tolerations every GPU cluster asks its GPU pods
-    for (cluster.yaml spec.gpu), merged; the GPU operator's labels and the
-    usual taint when no cluster has GPUs yet."""
-    selector: dict[str, Any] = {}
-    tolerations: list[Any] = []
-    for cluster in repo.clusters():
-        spec = cluster.raw.get("spec", cluster.raw) if isinstance(cluster.raw, dict) else {}
-        gpu = spec.get("gpu") if isinstance(spec, dict) else None
-        if cluster.gpu_capacity <= 0 or not isinstance(gpu, dict):
-            continue
-        for key, value in (gpu.get("nodeSelector") or {}).items():
-            if key in selector and selector[key] != value:
-                raise ShipyardError(f"clusters disagree on GPU nodeSelector {key}: {selector[key]!r} and {value!r} "
-                                    f"(clusters/{cluster.name}/cluster.yaml)",
-                                    hint="a model's deploy base is shared by every environment; make the GPU "
-                                    "node labels agree", check=ids.USAGE)
-            selector[key] = value
-        for toleration in gpu.get("tolerations") or []:
-            if toleration not in tolerations:
-                tolerations.append(toleration)
-    if not selector and not tolerations:
-        from shipyard.load import load_located
-
-        selector = load_located(GPU_NODE_SELECTOR, "nodeSelector").data
-        tolerations = load_located(GPU_TOLERATIONS, "tolerations").data
-    return selector, tolerations
+def _gpus_per_environment(repo: Repository, gpus: int | dict[str, int]) -> dict[str, int]:
+    """--gpus as a count per environment: one number for all, or ENV=N for
+    some (the others 0). An environment that runs no models is refused."""
+    environments = repo.model_environments()
+    if isinstance(gpus, dict):
+        unknown = sorted(set(gpus) - set(environments))
+        if unknown:
+            raise ShipyardError(f"--gpus names {', '.join(unknown)}, which run no models",
+                                hint=f"environments: {', '.join(environments)}", check=ids.USAGE)
+        counts = {env: gpus.get(env, 0) for env in environments}
+    else:
+        counts = {env: gpus for env in environments}
+    for env, count in counts.items():
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ShipyardError(f"--gpus must be a whole number of GPUs per replica (0 or more), not {count!r} for {env}",
+                                check=ids.USAGE)
+    return counts
 
 
-def _replicas(repo: Repository, gpus: int) -> tuple[dict[str, int], list[str]]:
+def _replicas(repo: Repository, gpus: dict[str, int]) -> tuple[dict[str, int], list[str]]:
     """Replicas per environment as iris has them: 2 in production (SY307
     wants two there to survive a node drain), 1 elsewhere; 0 where a GPU
     model cannot run, because no cluster of the environment has that many
@@ -112,11 +101,33 @@ def _replicas(repo: Repository, gpus: int) -> tuple[dict[str, int], list[str]]:
     for env in repo.model_environments():
         count = 2 if env == PRODUCTION else 1
         theirs = [c for c in clusters if c.environment == env]
-        if gpus and theirs and all(c.gpu_capacity < gpus for c in theirs):
+        wanted = gpus.get(env, 0)
+        if wanted and theirs and all(c.gpu_capacity < wanted for c in theirs):
             count = 0
             without.append(env)
         replicas[env] = count
     return replicas, without
+
+
+def _gpu_summary(per_env: dict[str, int]) -> str:
+    if not any(per_env.values()):
+        return ""
+    counts = set(per_env.values())
+    if len(counts) == 1:
+        return f", {counts.pop()} GPU(s) per replica"
+    return ", GPUs per replica: " + ", ".join(f"{env} {count}" for env, count in per_env.items())
+
+
+def _operator_sets_probes(implementation: str | None, protocol: str) -> bool:
+    """True when seldon-core's operator gives the container MLServer's own
+    HTTP probes and drops any written in deploy/ (operator/controllers/
+    mlserver.go): prepackaged servers that run on MLServer under v2."""
+    from shipyard.serving.runtimes import MLSERVER, RUNTIMES, V2_PROTOCOLS
+
+    if implementation is None or protocol not in V2_PROTOCOLS:
+        return False
+    runtime = RUNTIMES.get((implementation, "v2"))
+    return runtime is not None and runtime.local == MLSERVER
 
 
 def _flag_of(message: str) -> str:
@@ -153,19 +164,19 @@ def _verify(name: str) -> Verify:
 
 
 def plan_new_model(repo: Repository, name: str, *, server: str | None = None, image: str | None = None,
-                   gpus: int = 0, owner: str | None = None, protocol: str | None = None,
+                   gpus: int | dict[str, int] = 0, owner: str | None = None, protocol: str | None = None,
                    description: str | None = None) -> Plan:
     """The files of model ``name``: served by a prepackaged ``server`` or a
-    custom ``image`` (exactly one), ``gpus`` per replica, with no version
-    registered. Refuses a bad name, an existing models/<name>, and anything
+    custom ``image`` (exactly one), ``gpus`` per replica (one count, or one
+    per environment), with no version registered. The deploy base is the CPU
+    shape: the pin of an environment with GPUs adds the GPU limit, node
+    selector and tolerations from its clusters (shipyard.models.gpus), so no
+    GPU fact is ever copied into the model's files. Refuses a bad name, an existing models/<name>, and anything
     model.yaml's schema would reject."""
     require_dns_label("model", name)
     if (server is None) == (image is None):
         raise ShipyardError("give exactly one of --server (a prepackaged server) or --image (a custom server image)",
                             hint=f"e.g. --server SKLEARN_SERVER; servers: {', '.join(servers())}", check=ids.USAGE)
-    if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 0:
-        raise ShipyardError(f"--gpus must be a whole number of GPUs per replica (0 or more), not {gpus!r}",
-                            check=ids.USAGE)
     implementation = _server(server) if server is not None else None
     image = image.strip() if image is not None else None
     if image is not None and image_problem(image):
@@ -182,14 +193,15 @@ def plan_new_model(repo: Repository, name: str, *, server: str | None = None, im
     if not environments:
         raise ShipyardError("the repository has no environment that runs models (overlays/<env>/models)",
                             check=ids.USAGE)
-    replicas, without = _replicas(repo, gpus)
-    selector, tolerations = _gpu_scheduling(repo) if gpus else ({}, [])
+    per_env = _gpus_per_environment(repo, gpus)
+    replicas, without = _replicas(repo, per_env)
+    gpu: int | dict[str, int] = per_env if isinstance(gpus, dict) else gpus
     served_by = implementation or f"the image {image}"
     facts = ModelFacts(
         name=name, owner=_owner(repo, owner), description=(description or f"{name}, served by {served_by}.").strip(),
-        protocol=protocol, implementation=implementation, image=image, gpus=gpus, replicas=replicas,
+        protocol=protocol, implementation=implementation, image=image, gpu=gpu, replicas=replicas,
         canary_replicas={env: max(1, count) for env, count in replicas.items()}, no_gpu_envs=tuple(without),
-        node_selector=selector, tolerations=tolerations)
+        operator_probes=_operator_sets_probes(implementation, protocol))
     model_yaml = model_text.model_yaml(facts)
     _check(repo, name, model_yaml)
     files: dict[Path, str] = {
@@ -201,10 +213,10 @@ def plan_new_model(repo: Repository, name: str, *, server: str | None = None, im
         folder / "monitoring" / "prometheusrule.yaml": model_text.prometheusrule(facts),
         folder / "monitoring" / "tests" / "alerts.yaml": model_text.alert_tests(facts),
     }
-    warnings = [f"{name} gets 0 replicas in {', '.join(without)}: no cluster there has {gpus} GPU(s)"] if without else []
+    warnings = [f"{name} gets 0 replicas in {env}: no cluster there has {per_env[env]} GPU(s)" for env in without]
     first = environments[0]
     lines = [f"- Model: `{name}` (owner: {facts.owner}), served by {served_by}, protocol {protocol}"
-             + (f", {gpus} GPU(s) per replica" if gpus else ""),
+             + _gpu_summary(per_env),
              "- Replicas: " + ", ".join(f"{env} {count}" for env, count in replicas.items()),
              "- No version registered yet; no environment lists it until `shipyard promote` pins one"]
     sections = [what_changes(lines), "\n".join([

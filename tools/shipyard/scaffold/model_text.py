@@ -6,7 +6,7 @@ into it is decided in scaffold.model."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from shipyard.scaffold.common import yaml_scalar
@@ -49,12 +49,11 @@ class ModelFacts:
     protocol: str
     implementation: str | None
     image: str | None
-    gpus: int
+    gpu: int | dict[str, int]  # spec.serving.gpu: one count, or one per environment
     replicas: dict[str, int]  # per environment, in promotion order
     canary_replicas: dict[str, int]
     no_gpu_envs: tuple[str, ...] = ()  # environments given 0 replicas: no cluster there has the GPUs
-    node_selector: dict[str, Any] = field(default_factory=dict)
-    tolerations: list[Any] = field(default_factory=list)
+    operator_probes: bool = False  # the operator writes the container's probes (MLServer under v2)
     namespace: str = "models"
 
     @property
@@ -90,11 +89,13 @@ def model_yaml(f: ModelFacts) -> str:
         "    resources:",
         f"      requests: {flow(REQUESTS)}",
         f"      limits: {flow(LIMITS)}",
-        "    # nvidia.com/gpu per replica (deploy/ requests the same).",
-        f"    gpu: {f.gpus}",
+        "    # nvidia.com/gpu per replica (one number, or one per environment). deploy/ is",
+        "    # the CPU shape: where this is above 0, the environment's pin adds the GPU",
+        "    # limit and the node selector and tolerations of its clusters (cluster.yaml spec.gpu).",
+        f"    gpu: {flow(f.gpu)}",
     ]
     if f.no_gpu_envs:
-        lines.append(f"    # 0 in {', '.join(f.no_gpu_envs)}: no cluster there has {f.gpus} GPU(s) to give a replica.")
+        lines.append(f"    # 0 replicas in {', '.join(f.no_gpu_envs)}: no cluster there has the GPUs to give a replica.")
     lines.append("    replicas:")
     lines += [f"      {env}: {count}" for env, count in f.replicas.items()]
     lines += [
@@ -125,8 +126,6 @@ def seldondeployment(f: ModelFacts) -> str:
     n = yaml_scalar(f.name)
     ready, live = PROBES[f.protocol]
     limits: dict[str, Any] = dict(LIMITS)
-    if f.gpus:
-        limits["nvidia.com/gpu"] = f.gpus
     graph = [
         "    graph:",
         f"      name: {GRAPH_NODE}",
@@ -146,22 +145,23 @@ def seldondeployment(f: ModelFacts) -> str:
         "          resources:",
         f"            requests: {flow(REQUESTS)}",
         f"            limits: {flow(limits)}",
-        "          # Ready once the model is loaded, not when the port opens.",
-        "          readinessProbe:",
-        f"            httpGet: {{path: {ready}, port: http}}",
-        "            initialDelaySeconds: 10",
-        "            periodSeconds: 5",
-        "          livenessProbe:",
-        f"            httpGet: {{path: {live}, port: http}}",
-        "            initialDelaySeconds: 60",
-        "            periodSeconds: 10",
     ]
-    scheduling: list[str] = []
-    if f.gpus:
-        scheduling = [
-            "        # GPU nodes only: what clusters/*/cluster.yaml says their GPU pods need.",
-            f"        nodeSelector: {flow(f.node_selector)}",
-            f"        tolerations: {flow(f.tolerations)}",
+    if f.operator_probes:
+        container += [
+            "          # No probes: the operator gives MLServer its own (/v2/health/ready and",
+            "          # /v2/health/live on port http) and replaces any written here.",
+        ]
+    else:
+        container += [
+            "          # Ready once the model is loaded, not when the port opens.",
+            "          readinessProbe:",
+            f"            httpGet: {{path: {ready}, port: http}}",
+            "            initialDelaySeconds: 10",
+            "            periodSeconds: 5",
+            "          livenessProbe:",
+            f"            httpGet: {{path: {live}, port: http}}",
+            "            initialDelaySeconds: 60",
+            "            periodSeconds: 10",
         ]
     body = [
         f"# The {f.name} SeldonDeployment, the same in every environment. Per environment,",
@@ -188,7 +188,6 @@ def seldondeployment(f: ModelFacts) -> str:
         "      spec:",
         "        containers:",
         *container,
-        *scheduling,
     ]
     return "\n".join(body) + "\n"
 
