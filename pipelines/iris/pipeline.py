@@ -17,6 +17,17 @@ Register runs `shipyard publish`, which uploads model.joblib to
 loads: s3:// or gs:// with rclone, or a local folder) and computes its
 sha256, then `shipyard register`, so the version, its URI, metrics and
 digest land in models/<model>/model.yaml of the checkout at repo_root.
+With ``mlflow_uri`` set, register logs the run to that MLflow tracking
+server instead (`shipyard mlflow log`: parameters, metrics, the model as an
+MLflow model with model.joblib beside it, a new registered model version;
+MLflow's client runs in .venv-mlflow, never in this step's environment)
+and imports the version from there (`shipyard register --from-mlflow`), so
+the artifact lives in MLflow's artifact store and model.yaml records its
+lineage (docs/registry.md).
+
+A version's drift detector is built from the same training rows with
+`shipyard drift build` (spec.drift of model.yaml, docs/monitoring.md); it
+is not yet a step of this pipeline.
 
 Edit this file, then recompile: `shipyard pipeline compile iris` (a test
 fails while pipeline.yaml or deploy/ are stale).
@@ -161,6 +172,10 @@ def register(
     shipyard_bin: str,
     git_commit: bool,
     pipeline_run: str,
+    mlflow_uri: str,
+    regularization: float,
+    seed: int,
+    test_fraction: float,
 ) -> str:
     """Publish model.joblib with `shipyard publish`, then record the version with `shipyard register`.
 
@@ -175,7 +190,13 @@ def register(
     without it, it only edits the files. Both run in repo_root, so its
     shipyard.yaml (modelStore) and this step's environment (AWS_*,
     RCLONE_CONFIG_* credentials) apply.
-    Returns the version's URI.
+    With mlflow_uri, `shipyard mlflow log` records the run (parameters
+    regularization, seed, test_fraction; the metrics; the model) and a new
+    version of the registered model model_name in that MLflow server, and
+    `shipyard register --from-mlflow` imports it (model_store is then
+    unused: MLflow's artifact store holds the model). MLFLOW_TRACKING_TOKEN
+    and the artifact store's credentials come from this step's environment.
+    Returns the version's URI (with mlflow_uri: its models:/ reference).
     """
     import json
     import os
@@ -197,6 +218,28 @@ def register(
         if done.returncode != 0:
             raise RuntimeError(f"`shipyard {arguments[0]}` failed (exit {done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
         return done.stdout
+
+    if mlflow_uri:
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+            json.dump({"accuracy": accuracy, "f1_macro": f1_macro}, fh)
+            scores_file = fh.name
+        try:
+            logged = json.loads(shipyard(
+                "mlflow", "log", model_name, "--version", version, "--from", model.path, "--metrics", scores_file,
+                "--param", f"regularization={regularization}", "--param", f"seed={seed}",
+                "--param", f"test_fraction={test_fraction}", "--pipeline-run", pipeline_run,
+                "--dataset", dataset, "--dataset-digest", dataset_digest, "--mlflow-uri", mlflow_uri,
+                "--format", "json"))
+        finally:
+            os.unlink(scores_file)
+        print(f"logged MLflow run {logged['runId']}: {logged['reference']}")
+        arguments = ["register", model_name, "--from-mlflow", logged["reference"], "--version", version,
+                     "--mlflow-uri", mlflow_uri]
+        if git_commit:
+            arguments.append("--commit")
+        print(shipyard(*arguments).strip())
+        print(f"registered {model_name} {version} from {logged['reference']}")
+        return str(logged["reference"])
 
     published = json.loads(shipyard("publish", model_name, "--version", version, "--from", model.path,
                                     "--store", model_store, "--format", "json"))
@@ -230,6 +273,7 @@ def iris_pipeline(
     test_fraction: float = 0.2,
     regularization: float = 3.0,
     seed: int = 42,
+    mlflow_uri: str = "",
 ) -> str:
     """Train an iris classifier and register it as ``version`` of ``model_name``."""
     loaded = load_data().set_display_name("load data")
@@ -249,6 +293,10 @@ def iris_pipeline(
         shipyard_bin=shipyard_bin,
         git_commit=git_commit,
         pipeline_run=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+        mlflow_uri=mlflow_uri,
+        regularization=regularization,
+        seed=seed,
+        test_fraction=test_fraction,
     ).set_display_name("register")
     # The data set is 150 rows: small limits. Register has side effects (the
     # model store, model.yaml), so its result is never taken from KFP's cache.

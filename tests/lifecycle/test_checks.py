@@ -116,3 +116,18 @@ def test_monitoring_missing_is_a_warning(lc: LifecycleRepo) -> None:
 def test_every_model_check_is_documented(check_id: str) -> None:
     info = load_all()[check_id]
     assert info.title and info.rationale and info.hint
+
+
+def test_canary_analysis_that_rollout_would_refuse(lc: LifecycleRepo) -> None:
+    """spec.analysis is judged by validate with rollout --analyze's own rules (SY517)."""
+    rel = "models/iris/model.yaml"
+    text = lc.read(rel)
+    lc.write(rel, text.replace("  versions:\n", "  analysis:\n    steps: [10, 50, 25]\n"
+                                               "    metrics:\n      latencyP95: {max: 0.5}\n"
+                                               "      custom: {query: 'sum(rate(x[$window]) by', max: 1}\n"
+                                               "  versions:\n", 1))
+    found = findings(lc)
+    assert ("SY517", rel, line_of(lc, rel, "  analysis:")) in found
+    assert ("SY517", rel, line_of(lc, rel, "custom:")) in found
+    lc.write(rel, text)
+    assert findings(lc) == set()

@@ -283,7 +283,7 @@ def test_runtime_follows_the_operator_per_implementation_and_protocol() -> None:
 
 
 @pytest.mark.parametrize("implementation, protocol, image, text", [
-    ("MLFLOW_SERVER", "v2", None, "the cluster runs seldonio/mlserver:1.3.5-mlflow"),
+    ("MLFLOW_SERVER", "seldon", None, "the cluster runs seldonio/mlflowserver:1.17.1"),
     ("XGBOOST_SERVER", "seldon", None, "the cluster runs seldonio/xgboostserver:1.17.1"),
     ("TRITON_SERVER", "v2", None, "has no local runtime"),
     (None, "seldon", "registry.example.com/m:1.0", "served by a custom image"),

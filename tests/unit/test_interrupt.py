@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 SHIPYARD = Path(sys.executable).parent / "shipyard"
-MOMENTS = [0.01, 0.05, 0.1, 0.3]
+MOMENTS = [0.01, 0.05, 0.1, 0.15]
 ATTEMPTS = 10  # per moment, when the signal fell inside Python's own start-up
 
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)', re.MULTILINE)
@@ -81,6 +81,8 @@ def test_ctrl_c_early_in_a_run_is_one_line_and_exit_130(small_repo: Path, delay:
         pytest.skip(f"every signal from {delay}s to {delay + (ATTEMPTS - 1) * 0.01:.2f}s landed inside Python's own "
                     f"start-up (this machine starts Python slowly now), which no program can handle:\n{outcome.stderr}")
     assert "Traceback" not in outcome.stderr, outcome.stderr
+    if outcome.returncode == 0 and outcome.stderr == "":
+        pytest.skip(f"the one-object check finished in under {delay}s, before the signal arrived")
     if outcome.returncode == -signal.SIGINT:
         assert outcome.stderr == ""  # before Python handled signals: killed, nothing printed
     else:

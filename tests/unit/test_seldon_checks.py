@@ -14,7 +14,7 @@ from shipyard.objects import K8sObject, Source
 
 
 import shipyard_check_cases as cases  # registered by tests/conftest.py
-SELDON_CHECKS = cases.runnable("SY2")
+SELDON_CHECKS = [c for c in cases.runnable("SY2") if c < "SY220"]  # SY220-SY239: Training Operator, Katib
 
 
 def test_every_seldon_rule_is_a_registered_check() -> None:

@@ -1,8 +1,9 @@
 """Where the `shipyard` command starts: the installed script
 (tools/bin/shipyard) and `python -m shipyard` both call ``main``.
 
-Importing the commands takes about half a second, and a Ctrl-C in that
-time used to end with a traceback: ``shipyard.cli.main`` catches
+Importing the commands takes up to half a second (all of them, for
+``--help``; the one named otherwise), and a Ctrl-C in that time used to
+end with a traceback: ``shipyard.cli.main`` catches
 KeyboardInterrupt, but only once it runs, after every import is done. So
 ``main`` holds Ctrl-C from its first line until the commands are imported,
 then stops with one line and exit code 130. Held, not caught: a
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             from shipyard import cli
 
-            cli.build_parser()  # imports every command module: most of the half second
+            cli.build_parser(sys.argv[1:] if argv is None else argv)  # imports the command's module (every one for --help)
         finally:
             _release_interrupts(held)
         if held is not None and held.pressed:

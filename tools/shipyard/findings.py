@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Literal
-from xml.sax.saxutils import escape, quoteattr
 
 from shipyard.ids import CheckId
 from shipyard.objects import K8sObject, ObjectRef
@@ -111,6 +110,8 @@ def format_json(findings: list[Finding]) -> str:
 def format_junit(findings: list[Finding]) -> str:
     """One testcase per finding, grouped by check id, so CI systems show each
     finding as a failed test with its file and line."""
+    from xml.sax.saxutils import escape, quoteattr  # imports urllib.request: only for JUnit reports
+
     by_check: dict[str, list[Finding]] = {}
     for f in findings:
         by_check.setdefault(f.check, []).append(f)

@@ -8,9 +8,9 @@ checks that every id the code raises is listed with the meaning it is raised
 for. docs/checks.md is generated from this catalogue
 (``python -m shipyard.checks.doc``).
 
-Families: SY1xx schema and strictness, SY2xx Seldon's admission rules, SY3xx
-policies, SY4xx cross-references, SY5xx models and promotion gates, SY9xx
-environment and bad input (these stop a command with exit code 2).
+Families: SY1xx schema and strictness, SY2xx admission rules (Seldon, Training
+Operator, Katib), SY3xx policies, SY4xx cross-references, SY5xx models and
+promotion gates, SY9xx environment and bad input (these stop a command with exit code 2).
 """
 
 from __future__ import annotations
@@ -22,12 +22,16 @@ from typing import Final, Literal, get_args
 CheckId = Literal[
     "SY101", "SY102", "SY103", "SY104", "SY105", "SY106", "SY107", "SY108", "SY109", "SY110", "SY201",
     "SY202", "SY203", "SY204", "SY205", "SY206", "SY207", "SY208", "SY301", "SY302", "SY303", "SY304",
+    "SY220", "SY221", "SY222", "SY223", "SY224", "SY225",
+    "SY230", "SY231", "SY232", "SY233", "SY234", "SY235", "SY236", "SY237", "SY238",
     "SY305", "SY306", "SY307", "SY308", "SY309", "SY310", "SY311", "SY312", "SY313", "SY314", "SY315",
     "SY316", "SY317", "SY318", "SY319", "SY320", "SY321", "SY322", "SY390", "SY391", "SY401", "SY402",
     "SY403", "SY404", "SY405", "SY406", "SY407", "SY408", "SY409", "SY410", "SY411", "SY412", "SY501",
     "SY502", "SY503", "SY504", "SY505", "SY506", "SY507", "SY508", "SY509", "SY510", "SY511", "SY512", "SY513",
+    "SY517", "SY518", "SY519",
     "SY900", "SY901", "SY902", "SY903", "SY904", "SY905", "SY906", "SY910", "SY911", "SY912", "SY913",
     "SY914",
+    "SY915",
 ]
 
 
@@ -35,7 +39,7 @@ class Family(Enum):
     """A family of checks: the first digit of the id says which."""
 
     SCHEMA = ("SY1", "Schema and strictness")
-    SELDON = ("SY2", "Seldon admission rules")
+    SELDON = ("SY2", "Admission rules (Seldon, Training Operator, Katib)")
     POLICY = ("SY3", "Policies")
     CROSS_REFERENCE = ("SY4", "Cross-references")
     MODEL = ("SY5", "Models and promotion gates")
@@ -246,6 +250,164 @@ _ENTRIES = (
         "Give each predictor its own seldon.io/svc-name, or drop the annotation.",
         raised_in=("checks.seldon",),
         imitates="SeldonIO/seldon-core v1.17.1 operator/apis/machinelearning.seldon.io/v1/seldondeployment_webhook.go validateSvcNameAnnotations; selectors: helm-charts/seldon-core-operator/templates/webhook.yaml, operator/config/webhook/patch_webhook.yaml"),
+    _id("SY220", Family.SELDON,
+        "Training job name is not a DNS-1035 label",
+        "The Training Operator's admission webhook (v1.9.4) refuses a PyTorchJob, XGBoostJob, TFJob, PaddleJob or "
+        "JAXJob whose name is not a DNS-1035 label: the operator names the job's Services after it. MPIJob has no "
+        "webhook. The webhook is registered without selectors, so every job is judged (a rendered "
+        "ValidatingWebhookConfiguration's selectors apply when there is one).",
+        "Use at most 63 lower-case letters, digits and '-', starting with a letter.",
+        raised_in=("checks.training_operator",),
+        imitates="kubeflow/trainer v1.9.4 pkg/webhooks/pytorch/pytorchjob_webhook.go validatePyTorchJob (and "
+                 "xgboost/xgboostjob_webhook.go validateXGBoostJob, tensorflow/tfjob_webhook.go validateTFJob, "
+                 "paddlepaddle/paddlepaddle_webhook.go validatePaddleJob, jax/jaxjob_webhook.go validateJAXJob): "
+                 "NameIsDNS1035Label"),
+    _id("SY221", Family.SELDON,
+        "Training job replica specs missing or of an unsupported type",
+        "The Training Operator's admission webhook refuses a job without its replica specs map, and a replica "
+        "type its kind does not run: Master and Worker for PyTorchJob, XGBoostJob and PaddleJob, Worker for "
+        "JAXJob (TFJob takes any). Also judged inside a Katib Experiment's trial template, where the refusal "
+        "fails every trial.",
+        "Declare spec.<framework>ReplicaSpecs with the replica types the kind supports.",
+        raised_in=("checks.training_operator",),
+        imitates="kubeflow/trainer v1.9.4 pkg/webhooks/pytorch/pytorchjob_webhook.go validatePyTorchReplicaSpecs "
+                 "(and validateXGBReplicaSpecs, validateTFReplicaSpecs, paddlepaddle validateSpec, "
+                 "validateJAXReplicaSpecs)"),
+    _id("SY222", Family.SELDON,
+        "Training job replica without containers or images",
+        "The Training Operator's admission webhook refuses a replica whose pod template has no containers, or a "
+        "container without an image (also inside a Katib trial template).",
+        "Give every replica's pod template its containers, each with an image.",
+        raised_in=("checks.training_operator",),
+        imitates="kubeflow/trainer v1.9.4 pkg/webhooks/pytorch/pytorchjob_webhook.go validatePyTorchReplicaSpecs "
+                 "(and the other kinds' validate*ReplicaSpecs)"),
+    _id("SY223", Family.SELDON,
+        "Training job replica without the framework's container",
+        "The Training Operator's admission webhook refuses a replica without a container of the kind's default "
+        "name (pytorch, xgboost, tensorflow, paddle, jax): the operator sets the ports and environment of "
+        "distributed training on that container only (also inside a Katib trial template).",
+        "Name the training container pytorch, xgboost, tensorflow, paddle or jax, after the job's kind.",
+        raised_in=("checks.training_operator",),
+        imitates="kubeflow/trainer v1.9.4 pkg/webhooks/pytorch/pytorchjob_webhook.go validatePyTorchReplicaSpecs "
+                 "(PyTorchJobDefaultContainerName; and the other kinds' validate*ReplicaSpecs)"),
+    _id("SY224", Family.SELDON,
+        "Training job replica counts refused",
+        "The Training Operator's admission webhook refuses a PyTorchJob or XGBoostJob whose Master replicas is "
+        "not exactly 1 (nothing defaults it before admission, so an unset replicas is refused too), a "
+        "PyTorchJob Worker with fewer than 1 replica, an XGBoostJob without a Master, and a TFJob with more "
+        "than one Chief or Master (also inside a Katib trial template).",
+        "Set replicas: 1 on the Master; give Workers at least one replica; keep one TFJob Chief or Master.",
+        raised_in=("checks.training_operator",),
+        imitates="kubeflow/trainer v1.9.4 pkg/webhooks/pytorch/pytorchjob_webhook.go validatePyTorchReplicaSpecs, "
+                 "xgboost/xgboostjob_webhook.go validateXGBReplicaSpecs, tensorflow/tfjob_webhook.go "
+                 "validateTFReplicaSpecs"),
+    _id("SY225", Family.SELDON,
+        "Training job run or elastic policy refused",
+        "The Training Operator's admission webhook refuses spec.runPolicy.managedBy other than "
+        "kubeflow.org/training-operator or kueue.x-k8s.io/multikueue (JAXJob excepted), a PyTorchJob "
+        "elasticPolicy without a Worker replica, and elasticPolicy.nProcPerNode together with spec.nprocPerNode. "
+        "managedBy's immutability on UPDATE needs the live object and is not judged.",
+        "Drop managedBy or name a supported controller; add a Worker for elastic training; keep only "
+        "spec.nprocPerNode.",
+        raised_in=("checks.training_operator",),
+        imitates="kubeflow/trainer v1.9.4 pkg/common/util/webhooks.go ValidateRunPolicy; "
+                 "pkg/webhooks/pytorch/pytorchjob_webhook.go validateSpec"),
+    _id("SY230", Family.SELDON,
+        "Katib Experiment name refused",
+        "Katib's admission webhook (v0.19.0) refuses an Experiment whose name does not start with a lower-case "
+        "letter or is longer than 40 characters (trial and suggestion names are made from it). The webhook "
+        "is registered without selectors, so every Experiment is judged, after Katib's defaulting webhook.",
+        "Start the name with a lower-case letter and keep it to 40 characters.",
+        raised_in=("checks.katib",),
+        imitates="kubeflow/katib v0.19.0 pkg/webhook/v1beta1/experiment/validator/validator.go ValidateExperiment"),
+    _id("SY231", Family.SELDON,
+        "Katib trial counts refused",
+        "Katib's admission webhook refuses maxTrialCount or parallelTrialCount below 1, maxFailedTrialCount "
+        "below 0, and maxFailedTrialCount or parallelTrialCount above maxTrialCount. parallelTrialCount is "
+        "judged as defaulted (3 when unset), so maxTrialCount: 2 alone is refused.",
+        "Keep 1 <= parallelTrialCount <= maxTrialCount and 0 <= maxFailedTrialCount <= maxTrialCount.",
+        raised_in=("checks.katib",),
+        imitates="kubeflow/katib v0.19.0 pkg/webhook/v1beta1/experiment/validator/validator.go ValidateExperiment; "
+                 "pkg/apis/controller/experiments/v1beta1/experiment_defaults.go setDefaultParallelTrialCount"),
+    _id("SY232", Family.SELDON,
+        "Katib objective refused",
+        "Katib's admission webhook refuses an Experiment without spec.objective, with an objective type other "
+        "than minimize or maximize, without objectiveMetricName, or whose additionalMetricNames repeat the "
+        "objective metric.",
+        "Set spec.objective.type (minimize or maximize) and objectiveMetricName; list other metrics in "
+        "additionalMetricNames only.",
+        raised_in=("checks.katib",),
+        imitates="kubeflow/katib v0.19.0 pkg/webhook/v1beta1/experiment/validator/validator.go validateObjective"),
+    _id("SY233", Family.SELDON,
+        "Katib algorithm unknown",
+        "Katib's admission webhook refuses an Experiment without spec.algorithm.algorithmName, or whose "
+        "algorithm (or earlyStopping algorithm) has no entry in the katib-config ConfigMap: no suggestion "
+        "service could run it. The entries are read from the rendered katib-config; without one, those of "
+        "Katib v0.19.0's katib-standalone install.",
+        "Use an algorithm katib-config lists (random, tpe, grid, hyperband, bayesianoptimization, cmaes, sobol, "
+        "multivariate-tpe, enas, darts, pbt; early stopping: medianstop), or add it there.",
+        raised_in=("checks.katib",),
+        imitates="kubeflow/katib v0.19.0 pkg/webhook/v1beta1/experiment/validator/validator.go validateAlgorithm, "
+                 "validateEarlyStopping; manifests/v1beta1/installs/katib-standalone/katib-config.yaml"),
+    _id("SY234", Family.SELDON,
+        "Katib search space refused",
+        "Katib's admission webhook refuses an Experiment with neither spec.parameters nor spec.nasConfig (or "
+        "both), a parameter without a feasibleSpace, an int or double parameter with a list or without both min "
+        "and max, and a categorical or discrete one with min, max or step. Unknown parameter types and "
+        "distributions are the schema's (SY101).",
+        "Give int and double parameters min and max, categorical and discrete ones a list.",
+        raised_in=("checks.katib",),
+        imitates="kubeflow/katib v0.19.0 pkg/webhook/v1beta1/experiment/validator/validator.go validateParameters, "
+                 "ValidateExperiment"),
+    _id("SY235", Family.SELDON,
+        "Katib trial template refused",
+        "Katib's admission webhook refuses an Experiment without spec.trialTemplate, without "
+        "primaryContainerName, without success and failure conditions (defaulted for Job and the Training "
+        "Operator's kinds only), without trialParameters, with neither or both of trialSpec and configMap, with "
+        "an incomplete configMap reference, and a trial spec that sets metadata.name or metadata.namespace or "
+        "lacks apiVersion or kind.",
+        "Write the trial template as Katib's examples do: trialSpec with apiVersion and kind and no name, "
+        "primaryContainerName, trialParameters.",
+        raised_in=("checks.katib",),
+        imitates="kubeflow/katib v0.19.0 pkg/webhook/v1beta1/experiment/validator/validator.go validateTrialTemplate; "
+                 "pkg/apis/controller/experiments/v1beta1/experiment_defaults.go setDefaultTrialTemplate"),
+    _id("SY236", Family.SELDON,
+        "Katib trial parameters do not match the template",
+        "Katib's admission webhook refuses trialParameters without a name or reference, repeated names or "
+        "references, a reference that is not one of spec.parameters (or a ${trialSpec.*} key), a trial "
+        "parameter the template never uses as ${trialParameters.<name>}, and a ${trialParameters.*} in the "
+        "template that no trial parameter defines. A template in a ConfigMap is judged when the ConfigMap is "
+        "rendered.",
+        "Define every ${trialParameters.x} the template uses in trialTemplate.trialParameters, each referencing a "
+        "spec.parameters name.",
+        raised_in=("checks.katib",),
+        imitates="kubeflow/katib v0.19.0 pkg/webhook/v1beta1/experiment/validator/validator.go validateTrialTemplate, "
+                 "isMetaKey; pkg/controller.v1beta1/consts/const.go TrialTemplateParamReplaceFormatRegex"),
+    _id("SY237", Family.SELDON,
+        "Katib primary container not in the trial",
+        "Katib's pod webhook wraps the trial's primary container (trialTemplate.primaryContainerName) to collect "
+        "its metrics; when no container of the trial spec has that name nothing is wrapped, no metric is "
+        "collected and every trial ends without an objective value. The admission webhook accepts it, so this "
+        "is found only when trials run.",
+        "Set primaryContainerName to the training container's name (xgboost, pytorch, ... for the Training "
+        "Operator's jobs).",
+        raised_in=("checks.katib",),
+        imitates="kubeflow/katib v0.19.0 pkg/webhook/v1beta1/pod/utils.go wrapWorkerContainer, "
+                 "getPrimaryContainerIndex"),
+    _id("SY238", Family.SELDON,
+        "Katib metrics collector refused",
+        "Katib's admission webhook refuses a metrics collector katib-config has no entry for (StdOut, File and "
+        "TensorFlowEvent in the standalone install; PrometheusMetric is not), a File collector without an "
+        "absolute file path or a TEXT/JSON format (or with a filter on JSON), a TensorFlowEvent collector "
+        "without an absolute directory, a PrometheusMetric port that is not a positive integer or path without "
+        "'/', a Custom collector without its container, and filters that do not compile or lack two groups "
+        "(not judged for StdOut, as upstream). Judged after Katib's defaulting.",
+        "Use a collector katib-config lists, with the source its kind needs; write filters with two groups "
+        "(name, value).",
+        raised_in=("checks.katib",),
+        imitates="kubeflow/katib v0.19.0 pkg/webhook/v1beta1/experiment/validator/validator.go "
+                 "validateMetricsCollector; pkg/apis/controller/experiments/v1beta1/experiment_defaults.go "
+                 "setDefaultMetricsCollector"),
     _id("SY301", Family.POLICY,
         "Image not pinned",
         "An image without a tag, or tagged :latest, changes under a running deployment: a node pulls a new "
@@ -642,25 +804,48 @@ _ENTRIES = (
         "Promote a version that is at least as good, or pass --accept-regression --reason \"why\" (the reason is "
         "written into the commit and the pull request).",
         raised_in=("models.rules",)),
+    _id("SY517", Family.MODEL,
+        "Canary analysis is not well declared",
+        "`shipyard rollout --analyze` judges a canary on model.yaml's spec.analysis: a traffic schedule that does "
+        "not climb to 100, a figure without a query or without a bound, or PromQL that does not parse would "
+        "judge nothing, or fail only when Prometheus is asked.",
+        "Write steps rising to 100 (like [10, 25, 50, 100]), a query for every figure other than errorRate and "
+        "latencyP95, a max, min or tolerance for each, and PromQL that parses (docs/canary.md).",
+        raised_in=("lifecycle.analysis", "checks.models"),
+        imitates="prometheus/prometheus promql/parser ParseExpr (through promql-parser)"),
+    _id("SY518", Family.MODEL,
+        "Canary is worse than the stable version",
+        "A canary whose error rate or latency breaks its bound, or is worse than the stable version's beyond the "
+        "tolerance in spec.analysis, is hurting the users it serves; `shipyard rollout --analyze` aborts it.",
+        "Merge the abort pull request; find why the version fails (its logs, the figures in the pull request) "
+        "and register a fixed version.",
+        raised_in=("lifecycle.analysis",)),
+    _id("SY519", Family.MODEL,
+        "Prometheus cannot answer the canary analysis",
+        "A canary is judged only on figures Prometheus gives; when it cannot be reached, refuses a query or "
+        "gives several series where one number is needed, nothing may be decided.",
+        "Check the Prometheus URL (--prometheus-url, SHIPYARD_PROMETHEUS_URL, shipyard.yaml prometheus.url) and "
+        "the queries in spec.analysis.",
+        raised_in=("monitoring.prometheus",)),
     _id("SY900", Family.ENVIRONMENT,
         "Bad input or usage",
         "A missing file, an unknown model, environment or cluster, or a setting of the wrong shape: the "
         "command cannot start.",
         "Follow the message: it names the file and line, and lists what exists.",
-        raised_in=("cli.e2e", "cli.pipeline", "cli.register", "cli.status", "e2e.canary", "e2e.plan",
+        raised_in=("cli.e2e", "cli.pipeline", "cli.register", "cli.rollout", "cli.status", "e2e.canary", "e2e.plan",
             "e2e.predict", "e2e.scratch", "errors", "git", "lifecycle.apply", "lifecycle.guards",
             "lifecycle.pin_edit", "lifecycle.promote", "lifecycle.register", "lifecycle.rollback",
             "lifecycle.rollout", "load", "models.spec", "monitoring.promtool", "pipelines", "render.engine",
             "render.run", "repo",
             "scaffold.cluster", "scaffold.common", "scaffold.init", "scaffold.model", "schemas.kubernetes",
-            "serving.publish", "serving.runtimes", "serving.store")),
+            "serving.publish", "serving.runtimes", "serving.store", "mlflow.reference", "mlflow.importer", "cli.mlflow", "drift.detector", "drift.publish", "drift.release", "schemas.installed")),
     _id("SY901", Family.ENVIRONMENT,
         "Tool missing or the wrong version",
         "Renders are compared across machines, so helm and kustomize are pinned; another version renders "
         "differently.",
         "Run `make setup` (installs the pinned helm and kubectl into .venv/bin).",
         raised_in=("cli.e2e", "e2e.cluster", "e2e.pins", "envs", "git", "monitoring.promql", "monitoring.promtool",
-            "render.binaries", "render.run", "schemas.kubernetes", "serving.rclone")),
+            "render.binaries", "render.run", "schemas.kubernetes", "serving.rclone", "drift.detector")),
     _id("SY902", Family.ENVIRONMENT,
         "Mirror unusable",
         "SHIPYARD_MIRROR (or mirror: in shipyard.yaml) names a folder without charts/index.yaml or git/.",
@@ -710,7 +895,7 @@ _ENTRIES = (
         "holds is refused for the same reason: artifacts are immutable.",
         "Download the registered artifact again, or register (and publish) the version anew; for a store, "
         "check its endpoint and credentials (docs/registry.md).",
-        raised_in=("serving.artifact", "serving.fetch", "serving.publish", "serving.rclone")),
+        raised_in=("serving.artifact", "serving.fetch", "serving.publish", "serving.rclone", "mlflow.importer", "drift.publish")),
     _id("SY913", Family.ENVIRONMENT,
         "Model server failed",
         "A port is taken, or the model server (the seldon-core microservice, or MLServer for protocol v2) stopped.",
@@ -722,6 +907,17 @@ _ENTRIES = (
         "model answered a prediction wrongly: what was deployed does not work.",
         "Read the step's message and the diagnostics folder it names (events, pod logs).",
         raised_in=("e2e.canary", "e2e.cluster", "e2e.predict")),
+    _id("SY915", Family.ENVIRONMENT,
+        "MLflow registry unusable",
+        "The MLflow tracking server is not configured, cannot be reached, refuses the credentials, does not know "
+        "the model version, or records an artifact URI a cluster cannot fetch (a local path, an mlflow-artifacts:/ "
+        "URI without mlflow.artifactsDestination): importing it would register something no pod can download.",
+        "Set --mlflow-uri, MLFLOW_TRACKING_URI or mlflow.trackingUri (and MLFLOW_TRACKING_TOKEN); keep the "
+        "server's artifacts in object storage and name that place in mlflow.artifactsDestination (docs/registry.md).",
+        raised_in=("mlflow.rest", "mlflow.settings", "mlflow.importer", "mlflow.tracking"),
+        imitates="mlflow/mlflow mlflow/server/handlers.py (the REST API: _get_model_version, "
+        "_get_model_version_by_alias, _set_registered_model_alias, _delete_registered_model_alias); "
+        "mlflow/store/artifact/mlflow_artifacts_repo.py resolve_uri"),
 )
 
 CATALOGUE: Final[dict[str, IdInfo]] = {info.id: info for info in _ENTRIES}
@@ -740,6 +936,7 @@ YAML_LIMIT: Final = "SY911"
 ARTIFACT_UNUSABLE: Final = "SY912"
 SERVER_FAILED: Final = "SY913"
 E2E_FAILED: Final = "SY914"
+MLFLOW_FAILED: Final = "SY915"
 
 
 def info(id: str) -> IdInfo:

@@ -46,6 +46,22 @@ class ModelStoreSettings:
     line: int | None
 
 
+MLFLOW_KEYS = ("trackingUri", "artifactsDestination", "aliases")
+
+
+@dataclass(frozen=True)
+class MlflowSettings:
+    """mlflow in shipyard.yaml, as written (never a token: MLFLOW_TRACKING_TOKEN
+    and the like come from the environment, see docs/registry.md)."""
+
+    tracking_uri: str | None  # the tracking server's URL (MLFLOW_TRACKING_URI, --mlflow-uri override it)
+    artifacts_destination: str | None  # the server's --artifacts-destination: what mlflow-artifacts:/ URIs resolve to
+    aliases: dict[str, str]  # environment -> alias name; environments left out keep their own name
+    file: str
+    line: int | None
+    aliases_line: int | None = None
+
+
 @dataclass(frozen=True)
 class Settings:
     """shipyard.yaml, typed: each setting has one reader, here, and
@@ -113,6 +129,67 @@ class Settings:
         return ModelStoreSettings(uri=fields["uri"], endpoint=fields["endpoint"], region=fields["region"],
                                   secret_name=fields["secretName"], file=self.file,
                                   line=self.line("modelStore", "uri") or line)
+
+    @property
+    def prometheus_url(self) -> str | None:
+        """prometheus.url: the Prometheus `shipyard rollout --analyze` asks
+        (None when the section is absent; --prometheus-url and
+        SHIPYARD_PROMETHEUS_URL take precedence, shipyard.lifecycle.rollout)."""
+        if "prometheus" not in self.data:
+            return None
+        value = self.data["prometheus"]
+        line = self.line("prometheus")
+        example = "write it like prometheus: {url: http://prometheus.monitoring:9090}"
+        if not isinstance(value, dict):
+            raise ShipyardError(f"prometheus must be a mapping, not {value!r}", file=self.file, line=line,
+                                hint=example, check=ids.USAGE)
+        unknown = sorted(str(k) for k in value if k != "url")
+        if unknown:
+            raise ShipyardError(f"prometheus has no setting {unknown[0]!r}", file=self.file,
+                                line=self.line("prometheus", unknown[0]) or line, hint="its one setting is url",
+                                check=ids.USAGE)
+        url = value.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ShipyardError(f"prometheus.url must be an http:// or https:// URL, not {url!r}", file=self.file,
+                                line=self.line("prometheus", "url") or line, hint=example, check=ids.USAGE)
+        return url.strip()
+
+    @property
+    def mlflow(self) -> "MlflowSettings | None":
+        """mlflow: the MLflow tracking server `register --from-mlflow` and
+        `shipyard mlflow aliases` talk to (None when the section is absent).
+        Only the shape is judged here; shipyard.mlflow reads the rest."""
+        if "mlflow" not in self.data:
+            return None
+        value = self.data["mlflow"]
+        line = self.line("mlflow")
+        example = ("write it like mlflow: {trackingUri: https://mlflow.example.com, artifactsDestination: "
+                   "s3://bucket/mlflow, aliases: {dev: dev, staging: staging, production: production}}")
+        if not isinstance(value, dict):
+            raise ShipyardError(f"mlflow must be a mapping, not {value!r}", file=self.file, line=line, hint=example,
+                                check=ids.USAGE)
+        unknown = sorted(str(k) for k in value if k not in MLFLOW_KEYS)
+        if unknown:
+            raise ShipyardError(f"mlflow has no setting {unknown[0]!r}", file=self.file,
+                                line=self.line("mlflow", unknown[0]) or line,
+                                hint=f"mlflow settings are: {', '.join(MLFLOW_KEYS)}", check=ids.USAGE)
+        texts: dict[str, str | None] = {}
+        for key in ("trackingUri", "artifactsDestination"):
+            item = value.get(key)
+            if item is not None and (not isinstance(item, str) or not item.strip()):
+                raise ShipyardError(f"mlflow.{key} must be a non-empty string, not {item!r}", file=self.file,
+                                    line=self.line("mlflow", key) or line, hint=example, check=ids.USAGE)
+            texts[key] = item.strip() if isinstance(item, str) else None
+        aliases = value.get("aliases")
+        if aliases is not None and (not isinstance(aliases, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in aliases.items())):
+            raise ShipyardError(f"mlflow.aliases must map environments to alias names, not {aliases!r}",
+                                file=self.file, line=self.line("mlflow", "aliases") or line,
+                                hint="for example: aliases: {dev: dev, staging: staging, production: champion}",
+                                check=ids.USAGE)
+        return MlflowSettings(tracking_uri=texts["trackingUri"], artifacts_destination=texts["artifactsDestination"],
+                              aliases={str(k): str(v).strip() for k, v in (aliases or {}).items()}, file=self.file,
+                              line=line, aliases_line=self.line("mlflow", "aliases") or line)
 
     @property
     def promotion_order(self) -> list[str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from shipyard.errors import ShipyardError
+from shipyard.objects import K8sObject
 from shipyard.render.cache import RenderCache
 from shipyard.render.engine import Renderer
 from shipyard.render.mirror import Mirror
@@ -181,8 +182,10 @@ def render_target(renderer: Renderer, spec: TargetSpec) -> RenderedTarget:
         return RenderedTarget(spec.path, spec.kind, [], spec.kube_version)
     if Path(spec.path).is_absolute():
         from shipyard.load import load_file
+        from shipyard.render.rendered import restore_origins
 
         loaded = load_file(Path(spec.path), spec.path, target=spec.path)
+        restore_origins(Path(spec.path), loaded.objects)
         return RenderedTarget(spec.path, spec.kind, loaded.objects, spec.kube_version, findings=loaded.findings)
     result = renderer.render_path(spec.path, spec.path, spec.kube_version, entry_point=spec.kind == "entrypoint")
     return RenderedTarget(
@@ -221,13 +224,24 @@ def render_all(renderer: Renderer, specs: list[TargetSpec], jobs: int, progress:
         return list(pool.map(one, specs))
 
 
-def make_renderer(repo: Repository, *, use_cache: bool = True, cache_root: Path | None = None) -> Renderer:
+def make_renderer(repo: Repository, *, use_cache: bool = True, cache_root: Path | None = None,
+                  render_releases: bool = False) -> Renderer:
     """The one way a command gets a Renderer: the repository's mirror
     setting (or SHIPYARD_MIRROR), and the render cache (``cache_root``,
-    default .shipyard-cache; ``use_cache=False`` renders everything anew)."""
+    default .shipyard-cache; ``use_cache=False`` renders everything anew).
+    ``render_releases``: expand the GitOps objects of a rendered file
+    checked alone again (shipyard.render.rendered)."""
     mirror = Mirror.from_setting(repo.mirror, base=repo.root)
     cache = RenderCache(cache_root or repo.root / ".shipyard-cache", enabled=use_cache)
-    return Renderer(repo, mirror=mirror, cache=cache)
+    return Renderer(repo, mirror=mirror, cache=cache, render_releases=render_releases)
+
+
+def entry_point_crds(renderer: Renderer, repo: Repository, jobs: int = 2) -> list[K8sObject]:
+    """Every CustomResourceDefinition the cluster entry points render, in
+    the order a run renders them: what the repository installs (the
+    source of its CRD index, shipyard.schemas.installed)."""
+    targets = render_all(renderer, [s for s in all_targets(repo) if s.kind == "entrypoint"], jobs)
+    return [o for t in targets for o in t.objects if o.kind == "CustomResourceDefinition"]
 
 
 @contextmanager

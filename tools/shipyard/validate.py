@@ -19,7 +19,7 @@ from shipyard.objects import K8sObject
 from shipyard.render.engine import Renderer
 from shipyard.render.target import RenderedTarget
 from shipyard.repo import Repository
-from shipyard.targets import Progress, all_targets, make_renderer, render_all, targets_for_paths
+from shipyard.targets import Progress, all_targets, entry_point_crds, make_renderer, render_all, targets_for_paths
 
 
 @dataclass
@@ -58,9 +58,16 @@ def validate(
     cwd: Path | None = None,
     changed_since: str | None = None,
     progress: Progress | None = None,
+    render_releases: bool = False,
 ) -> Report:
     """Render and check ``paths`` (default: every overlay and entry point;
-    with ``changed_since``, only the targets a change since that git ref reaches)."""
+    with ``changed_since``, only the targets a change since that git ref reaches).
+
+    A rendered file (``shipyard render --sources`` output) named in
+    ``paths`` already holds what its HelmReleases, Flux Kustomizations and
+    Argo CD Applications produce: they are not rendered again unless
+    ``render_releases``, and each object keeps the origin its ``# Source:``
+    line names (see shipyard.render.rendered)."""
     started = time.perf_counter()
     if paths:
         specs = targets_for_paths(repo, paths, cwd)
@@ -70,15 +77,12 @@ def validate(
         from shipyard.changes import affected, changed_files
 
         specs = affected(repo, specs, changed_files(repo, changed_since))
-    renderer = renderer or make_renderer(repo, use_cache=use_cache)
+    renderer = renderer or make_renderer(repo, use_cache=use_cache, render_releases=render_releases)
     try:
         targets = render_all(renderer, specs, jobs, progress)
         context_crds: list[K8sObject] = []
         if paths and targets:
-            # A single file or folder is checked against the CRDs the whole
-            # repository installs (rendered from cache when warm).
-            context = render_all(renderer, [s for s in all_targets(repo) if s.kind == "entrypoint"], jobs)
-            context_crds = [o for t in context for o in t.objects if o.kind == "CustomResourceDefinition"]
+            context_crds = installed_crds(repo, renderer, targets, jobs)
     finally:
         if renderer.mirror:
             renderer.mirror.close()
@@ -94,6 +98,20 @@ def validate(
         waived=dedupe(waived),
         timings={"render": rendered - started, "checks": done - rendered, "total": done - started},
     )
+
+
+def installed_crds(repo: Repository, renderer: Renderer, targets: list[RenderedTarget], jobs: int) -> list[K8sObject]:
+    """The CRDs the whole repository installs, for a run that checks only
+    part of it (a file, a folder, an overlay): from the committed index
+    (.shipyard/crds, see shipyard.schemas.installed) when the repository
+    has one, so nothing the part does not include is rendered; else from a
+    render of every cluster entry point (from the render cache when warm)."""
+    from shipyard.schemas.installed import read_index
+
+    index = read_index(repo.root)
+    if index is not None:
+        return index.objects({o.kind for t in targets for o in t.objects})
+    return entry_point_crds(renderer, repo, jobs)
 
 
 def apply_waivers(

@@ -26,9 +26,10 @@ Every finding of `shipyard validate` names one of these checks. Each check has
 an id, a title, the reason it exists and how to fix what it reports. Ids are
 stable: they are what waivers, CI annotations and this page refer to.
 
-Families: SY1xx schema and strictness, SY2xx Seldon's admission rules, SY3xx
-policies, SY4xx cross-references, SY5xx models and promotion gates, SY9xx
-environment and bad input (these stop a command with exit code 2).
+Families: SY1xx schema and strictness, SY2xx admission rules (Seldon, Training
+Operator, Katib), SY3xx policies, SY4xx cross-references, SY5xx models and
+promotion gates, SY9xx environment and bad input (these stop a command with
+exit code 2).
 """
 
 SCOPE = """\

@@ -116,6 +116,23 @@ def model_schema(ctx: CheckContext) -> Iterable[Finding]:
                            problem.hint or "fix model.yaml (docs/models.md)")
 
 
+@check("SY517")
+def canary_analysis_declared(ctx: CheckContext) -> Iterable[Finding]:
+    """spec.analysis as `rollout --analyze` reads it: the same rules, so a bad
+    schedule or query fails the pull request that writes it, not the first
+    scheduled analysis after it merges."""
+    if not _applies(ctx):
+        return
+    from shipyard.lifecycle.analysis import problems as analysis_problems
+
+    for name, (loaded, _problems) in sorted(_models(ctx).items()):
+        if loaded is None or not loaded.analysis.declared:
+            continue
+        for problem in analysis_problems(loaded):
+            yield _finding("SY517", problem.file, problem.line, f"model {name}: {problem.message}",
+                           problem.hint or "fix spec.analysis in model.yaml (docs/canary.md)")
+
+
 @check("SY502")
 def pin_registered(ctx: CheckContext) -> Iterable[Finding]:
     if not _applies(ctx):

@@ -148,40 +148,75 @@ def _hpa_bounds(objects: list[K8sObject]) -> dict[tuple[str, str, str], tuple[in
 
 
 def pod_specs(obj: K8sObject, hpas: dict[tuple[str, str, str], tuple[int, int, K8sObject]] | None = None) -> Iterator[PodSpecRef]:
-    """Every pod template in ``obj``, with its replicas and labels."""
-    body = obj.body
-    kind = obj.kind
+    """Every pod template in ``obj``, with its replicas and labels. A Katib
+    Experiment's trial template (spec.trialTemplate.trialSpec, a whole Job
+    or training job) counts as the pods its trials run: parallelTrialCount
+    trials at once (Katib's default, 3, when unset)."""
+    if obj.kind == "Experiment" and obj.api_version.startswith("kubeflow.org/"):
+        yield from _trial_pod_specs(obj)
+        return
+    yield from _workload_pod_specs(obj, obj.body, (), hpas)
+
+
+# Katib's DefaultTrialParallelCount (pkg/apis/controller/experiments/v1beta1/constants.go).
+KATIB_DEFAULT_PARALLEL_TRIALS = 3
+TRIAL_SPEC_PATH: JsonPath = ("spec", "trialTemplate", "trialSpec")
+
+
+def _trial_pod_specs(obj: K8sObject) -> Iterator[PodSpecRef]:
+    trial = dig(obj.body, *TRIAL_SPEC_PATH)
+    if not isinstance(trial, dict) or not isinstance(trial.get("kind"), str):
+        return
+    parallel = _int(dig(obj.body, "spec", "parallelTrialCount"), KATIB_DEFAULT_PARALLEL_TRIALS)
+    parallel_path: JsonPath = ("spec", "parallelTrialCount")
+    for pod in _workload_pod_specs(obj, trial, TRIAL_SPEC_PATH, None):
+        label = f"trial {trial['kind']}" + (f" {pod.label}" if pod.label else "")
+        replicas = Replicas(pod.replicas.low * max(parallel, 0), pod.replicas.high * max(parallel, 0),
+                            parallel_path if "parallelTrialCount" in as_dict(obj.body.get("spec")) else pod.replicas.path)
+        yield PodSpecRef(obj, pod.path, pod.spec, label, replicas, pod.labels)
+
+
+def _workload_pod_specs(obj: K8sObject, body: dict[str, Any], at: JsonPath,
+                        hpas: dict[tuple[str, str, str], tuple[int, int, K8sObject]] | None) -> Iterator[PodSpecRef]:
+    """The pod templates of ``body``, an object's own body (``at`` empty) or
+    one embedded in ``obj`` at ``at``; paths are ``obj``'s."""
+    kind_value, version_value = body.get("kind"), body.get("apiVersion")
+    kind = kind_value if isinstance(kind_value, str) else ""
+    api_version = version_value if isinstance(version_value, str) else ""
+    group = api_version.rpartition("/")[0]
     spec = as_dict(body.get("spec"))
-    if kind == "Pod" and obj.api_version == "v1":
-        yield PodSpecRef(obj, ("spec",), spec, "", Replicas(1, 1, ()), _labels(dig(body, "metadata", "labels")))
+    if kind == "Pod" and api_version == "v1":
+        yield PodSpecRef(obj, (*at, "spec"), spec, "", Replicas(1, 1, at), _labels(dig(body, "metadata", "labels")))
         return
     if kind in TEMPLATE_KINDS and "template" in spec:
         pod = as_dict(dig(spec, "template", "spec"))
         if kind == "Job":
-            replicas = Replicas(_int(spec.get("parallelism"), 1), _int(spec.get("parallelism"), 1), ("spec", "parallelism"))
+            parallelism = _int(spec.get("parallelism"), 1)
+            replicas = Replicas(parallelism, parallelism, (*at, "spec", "parallelism"))
         elif kind == "DaemonSet":
-            replicas = Replicas(1, 1, ())
+            replicas = Replicas(1, 1, at)
         else:
             count = _int(spec.get("replicas"), 1)
-            replicas = Replicas(count, count, ("spec", "replicas"))
-            scaled = (hpas or {}).get((obj.namespace, kind, obj.name))
+            replicas = Replicas(count, count, (*at, "spec", "replicas"))
+            scaled = (hpas or {}).get((obj.namespace, str(kind), obj.name)) if not at else None
             if scaled is not None:
                 replicas = Replicas(scaled[0], scaled[1], ("spec", "replicas"))
-        yield PodSpecRef(obj, ("spec", "template", "spec"), pod, "", replicas, _labels(dig(spec, "template", "metadata", "labels")))
+        yield PodSpecRef(obj, (*at, "spec", "template", "spec"), pod, "", replicas,
+                         _labels(dig(spec, "template", "metadata", "labels")))
         return
     if kind == "CronJob":
         job = as_dict(dig(spec, "jobTemplate", "spec"))
         count = _int(job.get("parallelism"), 1)
         yield PodSpecRef(
-            obj, ("spec", "jobTemplate", "spec", "template", "spec"), as_dict(dig(job, "template", "spec")), "",
-            Replicas(count, count, ("spec", "jobTemplate", "spec", "parallelism")),
+            obj, (*at, "spec", "jobTemplate", "spec", "template", "spec"), as_dict(dig(job, "template", "spec")), "",
+            Replicas(count, count, (*at, "spec", "jobTemplate", "spec", "parallelism")),
             _labels(dig(job, "template", "metadata", "labels")),
         )
         return
-    if is_seldon_deployment(obj):
+    if not at and is_seldon_deployment(obj):
         yield from _seldon_pod_specs(obj)
         return
-    if obj.group == "kubeflow.org":
+    if group == "kubeflow.org":
         # Training Operator jobs: spec.<framework>ReplicaSpecs.<role>.template
         for key, roles in spec.items():
             if not (isinstance(key, str) and key.endswith("ReplicaSpecs") and isinstance(roles, dict)):
@@ -191,8 +226,8 @@ def pod_specs(obj: K8sObject, hpas: dict[tuple[str, str, str], tuple[int, int, K
                     continue
                 count = _int(role_spec.get("replicas"), 1)
                 yield PodSpecRef(
-                    obj, ("spec", key, role, "template", "spec"), as_dict(dig(role_spec, "template", "spec")),
-                    f"{role} replicas", Replicas(count, count, ("spec", key, role, "replicas")),
+                    obj, (*at, "spec", key, role, "template", "spec"), as_dict(dig(role_spec, "template", "spec")),
+                    f"{role} replicas", Replicas(count, count, (*at, "spec", key, role, "replicas")),
                     _labels(dig(role_spec, "template", "metadata", "labels")),
                 )
 

@@ -21,28 +21,49 @@ from shipyard.errors import ShipyardError
 DEBUG_ENV = "SHIPYARD_DEBUG"
 
 
-def _command_modules() -> list[ModuleType]:
+def _command_modules(only: str | None = None) -> list[ModuleType]:
+    """The command modules, or just ``only`` when it names one (a module's
+    name is its command's NAME)."""
     import shipyard.cli as pkg
 
+    names = sorted(info.name for info in pkgutil.iter_modules(pkg.__path__) if not info.name.startswith("_"))
+    if only is not None and only in names:
+        names = [only]
     modules = []
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"shipyard.cli.{info.name}")
+    for name in names:
+        module = importlib.import_module(f"shipyard.cli.{name}")
         if hasattr(module, "NAME") and hasattr(module, "run"):
             modules.append(module)
     return modules
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _named_command(argv: list[str] | None) -> str | None:
+    """The command ``argv`` runs (its first word), or None when it runs none
+    (``--help``, ``--version``, nothing)."""
+    for word in argv or ():
+        if word.startswith("-"):
+            return None  # an option before any command: the top-level parser's own
+        return word
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """Every command's description is its module docstring, printed as
     written: argparse's default formatter would reflow the Examples blocks
-    into one paragraph, so docstrings are wrapped by hand (at 79 columns)."""
+    into one paragraph, so docstrings are wrapped by hand (at 79 columns).
+
+    Given the ``argv`` it will parse, and that names a command, only that
+    command's module is imported: importing all of them (the lifecycle,
+    serving and pipeline code) is most of the start-up of a one-file
+    `shipyard validate`, which a pre-commit hook runs often. Anything else
+    (no command, ``--help``, a misspelt one) imports them all, so help and
+    "invalid choice" list every command."""
     parser = argparse.ArgumentParser(prog="shipyard", description="Keep a GitOps repository for ML on Kubernetes correct.",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"shipyard {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in _command_modules():
+    version_only = argv is not None and argv[:1] == ["--version"]  # answered before any command is looked at
+    for module in [] if version_only else _command_modules(_named_command(argv)):
         cmd = sub.add_parser(module.NAME, help=module.HELP, description=getattr(module, "__doc__", None),
                              formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(cmd)
@@ -51,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: usage errors exit 2, --help exits 0

@@ -7,7 +7,8 @@ Examples:
   shipyard new cluster lab --environment dev --engines flux
   shipyard new model churn --server XGBOOST_SERVER --owner ml@example.com
   shipyard new model ranker --image registry.example.com/ranker:2.1.0 --gpus 1
-  shipyard new model churn --server XGBOOST_SERVER --protocol v2 --gpus staging=1,production=1
+  shipyard new model churn --server XGBOOST_SERVER --protocol v2 \\
+      --gpus staging=1,production=1
   shipyard new model churn --server SKLEARN_SERVER --dry-run   # print only
 """
 

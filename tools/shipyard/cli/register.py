@@ -7,6 +7,8 @@ Examples:
       --metrics metrics.json --sha256 <hex> --pipeline-run <run id> \\
       --dataset iris-test --dataset-digest sha256:<hex of the test data>
   shipyard register iris --sync      # regenerate components from model.yaml
+  shipyard register iris --from-mlflow models:/iris/3 [--version 1.3.0] \\
+      [--mlflow-uri https://mlflow.example.com]   # or models:/iris@candidate
 """
 
 from __future__ import annotations
@@ -36,6 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="sha256 of the evaluation data's content; promotions compare metrics only between "
                         "versions measured on the same data")
     parser.add_argument("--sync", action="store_true", help="only regenerate the version components from model.yaml")
+    parser.add_argument("--from-mlflow", metavar="models:/NAME/VERSION",
+                        help="import a model version from an MLflow registry (models:/<name>/<version> or "
+                        "models:/<name>@<alias>): its artifact URI, metrics, run and lineage")
+    parser.add_argument("--mlflow-uri", metavar="URL",
+                        help="the MLflow tracking server (default: MLFLOW_TRACKING_URI, then mlflow.trackingUri in "
+                        "shipyard.yaml)")
     add_change_arguments(parser, commit_by_default=False)
 
 
@@ -47,6 +55,10 @@ def run(args: argparse.Namespace) -> int:
             raise ShipyardError("--sync takes no --version, --uri, --metrics, --dataset or --dataset-digest",
                                 check="SY900")
         return run_change(args, lambda repo: plan_sync(repo, args.model))
+    if args.from_mlflow:
+        return _run_from_mlflow(args)
+    if args.mlflow_uri:
+        raise ShipyardError("--mlflow-uri goes with --from-mlflow", check="SY900")
     missing = [flag for flag, value in (("--version", args.version), ("--uri", args.uri), ("--metrics", args.metrics))
                if not value]
     if missing:
@@ -61,3 +73,21 @@ def run(args: argparse.Namespace) -> int:
     return run_change(args, lambda repo: plan_register(
         repo, args.model, args.version, args.uri, metrics, sha256=args.sha256,
         pipeline_run=args.pipeline_run, created=args.created, evaluation=evaluation))
+
+
+def _run_from_mlflow(args: argparse.Namespace) -> int:
+    """--from-mlflow: the facts come from MLflow, so the flags that state them by hand are refused."""
+    from shipyard.mlflow.importer import plan_import
+    from shipyard.mlflow.reference import parse_reference
+    from shipyard.mlflow.settings import client
+
+    given = [flag for flag, value in (("--uri", args.uri), ("--metrics", args.metrics), ("--sha256", args.sha256),
+                                      ("--pipeline-run", args.pipeline_run), ("--created", args.created),
+                                      ("--dataset", args.dataset), ("--dataset-digest", args.dataset_digest))
+             if value]
+    if given:
+        raise ShipyardError(f"--from-mlflow takes no {', '.join(given)}: MLflow's model version says them",
+                            hint="keep --from-mlflow (and --version), or register by hand without it", check="SY900")
+    ref = parse_reference(args.from_mlflow)
+    return run_change(args, lambda repo: plan_import(repo, args.model, ref, client(repo, args.mlflow_uri),
+                                                     version=args.version))

@@ -1,6 +1,12 @@
 """Render every overlay and cluster entry point (or the PATHs given) and
 check them.
 
+A file or folder is checked without rendering anything it does not include:
+the CRDs the repository installs come from its index, .shipyard/crds
+(`shipyard schemas index`). A rendered file (`shipyard render --sources`)
+keeps each object's origin, and its HelmReleases are not rendered again
+unless --render-releases.
+
 Exit 0 when clean, 1 with findings, 2 on a usage or environment error.
 """
 
@@ -12,8 +18,6 @@ from pathlib import Path
 
 from shipyard.files import write_report
 from shipyard.findings import FORMATTERS, exit_code, format_junit
-from shipyard.repo import Repository
-from shipyard.validate import validate
 
 NAME = "validate"
 HELP = "render and check overlays, cluster entry points, folders or files"
@@ -28,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=_positive, default=2, help="targets rendered in parallel (default 2)")
     parser.add_argument("--check", action="append", metavar="ID", help="run only these check ids (repeatable)")
     parser.add_argument("--changed-since", metavar="REF", help="only targets whose inputs changed since this git ref")
+    parser.add_argument("--render-releases", action="store_true",
+                        help="in a rendered file (shipyard render --sources) checked alone, render its HelmReleases, "
+                        "Flux Kustomizations and Argo CD Applications again")
 
 
 def _positive(text: str) -> int:
@@ -45,6 +52,9 @@ def _progress(done: int, total: int, name: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from shipyard.repo import Repository
+    from shipyard.validate import validate
+
     repo = Repository.find(Path(args.repo) if args.repo else None)
     report = validate(
         repo,
@@ -54,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         only=set(args.check) if args.check else None,
         changed_since=args.changed_since,
         progress=_progress if sys.stderr.isatty() else None,
+        render_releases=args.render_releases,
     )
     if sys.stderr.isatty():
         print("\r\033[K", end="", file=sys.stderr)

@@ -27,7 +27,7 @@ from shipyard.models.components import component_dir, component_text, expected_c
 from shipyard.models import rules
 from shipyard.models.pins import read_pin
 from shipyard.models.rules import seldon_deployments
-from shipyard.models.spec import (Evaluation, Model, Version, build_model, load_model, model_file, parse_model_text,
+from shipyard.models.spec import (Evaluation, MlflowLineage, Model, Version, build_model, load_model, model_file, parse_model_text,
                                   require_model_name, schema_problems, semantic_problems)
 from shipyard.repo import Repository
 from shipyard.targets import open_renderer
@@ -143,13 +143,15 @@ def plan_register(
     pipeline_run: str | None = None,
     created: str | None = None,
     evaluation: Evaluation | None = None,
+    mlflow: MlflowLineage | None = None,
 ) -> Plan:
     """Add a trained version to models/<m>/model.yaml and generate its
     components. Registered versions are immutable: the same version again
     with the same facts is a no-op, with different facts an error.
     ``evaluation`` is what the metrics were measured on: a promotion
     compares two versions' metrics only when they were measured on the same
-    data."""
+    data. ``mlflow`` is the version's lineage in an MLflow registry
+    (shipyard.mlflow.importer)."""
     if evaluation is not None:
         evaluation = Evaluation(evaluation.dataset, evaluation.digest.lower())
     require_model_name(repo, model_name)
@@ -161,7 +163,8 @@ def plan_register(
     if existing is not None:
         same = existing.model_uri == uri and existing.metrics == {k: float(v) for k, v in metrics.items()} \
             and (sha256 is None or existing.sha256 == sha256) \
-            and (evaluation is None or existing.evaluation == evaluation)
+            and (evaluation is None or existing.evaluation == evaluation) \
+            and (mlflow is None or existing.mlflow == mlflow)
         if not same:
             raise ShipyardError(
                 f"{model_name} {version} is already registered with different facts (registered versions are immutable)",
@@ -183,6 +186,13 @@ def plan_register(
         entry["evaluation"] = measured
     if pipeline_run:
         entry["pipelineRun"] = pipeline_run
+    if mlflow is not None:
+        lineage = CommentedMap({"model": mlflow.model, "version": SingleQuotedScalarString(mlflow.version),
+                                "runId": mlflow.run_id})
+        if mlflow.experiment_id is not None:
+            lineage["experimentId"] = SingleQuotedScalarString(mlflow.experiment_id)
+        lineage.fa.set_flow_style()
+        entry["mlflow"] = lineage
     entry["created"] = created or datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     path = model_file(repo, model_name)
     text = read_exact(path)
@@ -201,7 +211,8 @@ def plan_register(
         prefix = f"spec.versions[{count}]."
         flags = {"modelUri": "--uri", "sha256": "--sha256", "version": "--version", "metrics": "--metrics",
                  "created": "--created", "pipelineRun": "--pipeline-run", "evaluation.dataset": "--dataset",
-                 "evaluation.digest": "--dataset-digest", "evaluation": "--dataset/--dataset-digest"}
+                 "evaluation.digest": "--dataset-digest", "evaluation": "--dataset/--dataset-digest",
+                 "mlflow": "--from-mlflow"}
 
         def said(message: str) -> str:
             if message.startswith(prefix):

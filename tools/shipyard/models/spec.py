@@ -146,6 +146,18 @@ class Evaluation:
 
 
 @dataclass(frozen=True)
+class MlflowLineage:
+    """Where a version came from in an MLflow model registry: the registry
+    is the record of what exists, so the alias of an environment can be set
+    on the model version that git says runs there."""
+
+    model: str
+    version: str
+    run_id: str
+    experiment_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Version:
     version: str
     model_uri: str
@@ -155,6 +167,7 @@ class Version:
     pipeline_run: str | None = None
     line: int = 0
     evaluation: Evaluation | None = None
+    mlflow: MlflowLineage | None = None
 
 
 @dataclass(frozen=True)
@@ -207,6 +220,53 @@ class CompareRule:
     def allowed(self, current: float) -> float:
         """How much worse than ``current`` a candidate may be."""
         return abs(current) * self.tolerance / 100 if self.relative else self.tolerance
+
+
+DEFAULT_ANALYSIS_WINDOW = "5m"
+DEFAULT_ANALYSIS_MIN_REQUESTS = 100
+DEFAULT_ANALYSIS_STEPS = (10, 25, 50, 100)
+
+
+@dataclass(frozen=True)
+class AnalysisMetric:
+    """One figure of a canary analysis (spec.analysis.metrics): its PromQL
+    (None: the default query of that name, shipyard.lifecycle.analysis),
+    an absolute bound, and how much worse than stable the canary may be."""
+
+    name: str
+    query: str | None = None
+    better: Better = "lower"
+    max: float | None = None
+    min: float | None = None
+    tolerance: float | None = None  # None: not compared with stable
+    relative: bool = False  # tolerance is a percentage of the stable version's value
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class CanaryAnalysis:
+    """spec.analysis: how `shipyard rollout --analyze` judges a canary."""
+
+    window: str
+    min_requests: int
+    steps: tuple[int, ...]
+    requests: str | None  # None: the default request count
+    metrics: tuple[AnalysisMetric, ...]
+    declared: bool  # False: model.yaml has no spec.analysis, every value is a default
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class DriftSpec:
+    """spec.drift: how a version's drift detector is built (shipyard.drift)
+    and how often the CronJob judges the logged requests against it."""
+
+    detector: str
+    p_value: float
+    schedule: str
+    min_instances: int
+    features: tuple[str, ...]
+    line: int = 0
 
 
 @dataclass
@@ -307,6 +367,48 @@ class Model:
                 rules.append(found)
         return rules
 
+    @property
+    def analysis(self) -> CanaryAnalysis:
+        """spec.analysis with its defaults filled in (all defaults when it
+        is not written): what a canary of this model is judged on."""
+        raw = self.spec.get("analysis")
+        section = raw if isinstance(raw, dict) else {}
+        metrics: list[AnalysisMetric] = []
+        declared = section.get("metrics") or {"errorRate": {"max": 0.05}, "latencyP95": {"tolerance": "50%"}}
+        for name, rule in declared.items():
+            tolerance = rule.get("tolerance")
+            relative = isinstance(tolerance, str)
+            value = None if tolerance is None else float(tolerance.rstrip("%")) if relative else float(tolerance)
+            metrics.append(AnalysisMetric(
+                name=str(name), query=rule.get("query"), better=rule.get("better", "lower"),
+                max=float(rule["max"]) if "max" in rule else None, min=float(rule["min"]) if "min" in rule else None,
+                tolerance=value, relative=relative,
+                line=self.doc.line(("spec", "analysis", "metrics", name)) if "metrics" in section else 0))
+        return CanaryAnalysis(
+            window=str(section.get("window", DEFAULT_ANALYSIS_WINDOW)),
+            min_requests=int(section.get("minRequests", DEFAULT_ANALYSIS_MIN_REQUESTS)),
+            steps=tuple(int(s) for s in section.get("steps", DEFAULT_ANALYSIS_STEPS)),
+            requests=section.get("requests"),
+            metrics=tuple(metrics),
+            declared=raw is not None,
+            line=self.doc.line(("spec", "analysis")) if raw is not None else 0,
+        )
+
+    @property
+    def drift(self) -> DriftSpec | None:
+        """spec.drift with its defaults filled in; None when model.yaml has none."""
+        raw = self.spec.get("drift")
+        if not isinstance(raw, dict):
+            return None
+        return DriftSpec(
+            detector=str(raw.get("detector", "KSDrift")),
+            p_value=float(raw.get("pValue", 0.05)),
+            schedule=str(raw.get("schedule", "0 * * * *")),
+            min_instances=int(raw.get("minInstances", 100)),
+            features=tuple(str(f) for f in raw["features"]),
+            line=self.doc.line(("spec", "drift")),
+        )
+
     def gate_failures(self, version: Version, env: str) -> list[str]:
         """Why ``version`` may not run in ``env``; empty when it passes."""
         failures = []
@@ -396,6 +498,8 @@ def build_model(name: str, rel: str, doc: Located) -> Model:
                 line=doc.line(("spec", "versions", index)),
                 evaluation=Evaluation(item["evaluation"]["dataset"], item["evaluation"]["digest"])
                 if "evaluation" in item else None,
+                mlflow=MlflowLineage(item["mlflow"]["model"], item["mlflow"]["version"], item["mlflow"]["runId"],
+                                     item["mlflow"].get("experimentId")) if "mlflow" in item else None,
             )
         )
     return Model(name=name, rel=rel, doc=doc, versions=versions)

@@ -20,7 +20,7 @@ from shipyard.errors import RenderError, ShipyardError
 from shipyard.findings import Finding
 from shipyard.objects import JsonPath, K8sObject
 from shipyard.render import helm as helm_mod
-from shipyard.render import kustomize, preflight
+from shipyard.render import kustomize, preflight, rendered
 from shipyard.render.binaries import Binaries, find_binaries
 from shipyard.render.cache import RenderCache
 from shipyard.render.deps import local_inputs, read_kustomization
@@ -170,17 +170,41 @@ class Renderer:
         mirror: Mirror | None = None,
         binaries: Binaries | None = None,
         cache: RenderCache | None = None,
+        render_releases: bool = False,
     ) -> None:
         self.repo = repo
-        self.binaries = binaries or find_binaries()
+        self._binaries = binaries
+        self._helm: Helm | None = None
+        self._tools_lock = threading.Lock()
         self.mirror = mirror
         self.cache = cache or RenderCache(repo.root / ".shipyard-cache")
-        self.helm = Helm(self.binaries, self.cache.root, mirror)
+        # A rendered file (``shipyard render --sources`` output) checked alone
+        # already holds what its GitOps objects produce: expanded again only
+        # when asked (see shipyard.render.rendered).
+        self.render_releases = render_releases
         self.index = SourceIndex(repo.root)
         self._memo: dict[str, list[Record]] = {}
         self._memo_lock = threading.Lock()
         self._path_locks: dict[str, threading.Lock] = {}
         self._mirror_charts: dict[str, set[str]] | None = None
+
+    @property
+    def binaries(self) -> Binaries:
+        """The pinned helm and kubectl, found on first use: checking plain
+        manifest files runs neither, and asking each its version costs a
+        tenth of a second."""
+        with self._tools_lock:
+            if self._binaries is None:
+                self._binaries = find_binaries()
+            return self._binaries
+
+    @property
+    def helm(self) -> Helm:
+        binaries = self.binaries
+        with self._tools_lock:
+            if self._helm is None:
+                self._helm = Helm(binaries, self.cache.root, self.mirror)
+            return self._helm
 
     @property
     def fingerprint(self) -> str:
@@ -336,6 +360,9 @@ class Renderer:
             objects, findings = self.file_objects(rel, target)
             result.findings += findings
             result.file_target = True
+            if rendered.restore_origins(path, objects) and not self.render_releases:
+                result.objects.extend(objects)
+                return result
             if any((o.group, o.kind) in GITOPS_KINDS for o in objects):
                 result.context = self._folder_context(rel, target)
                 result.scope = f"{rel} or its folder"

@@ -11,20 +11,31 @@ bases keep their upstream URLs in the manifests.
 from __future__ import annotations
 
 import functools
-import http.server
 import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shipyard.errors import ShipyardError
+
+if TYPE_CHECKING:
+    import http.server
 
 MIRROR_ENV = "SHIPYARD_MIRROR"
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - signature from stdlib
-        return
+def _quiet_handler() -> type[http.server.SimpleHTTPRequestHandler]:
+    """The chart server's request handler, which logs nothing. Built when a
+    server starts: http.server (with http.client and email) is a tenth of
+    the start-up of a check that never serves a chart."""
+    import http.server
+
+    class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - signature from stdlib
+            return
+
+    return _QuietHandler
 
 
 @dataclass
@@ -72,7 +83,9 @@ class Mirror:
                         hint="run `helm repo index charts/` in the mirror",
                         check="SY902",
                     )
-                handler = functools.partial(_QuietHandler, directory=str(charts))
+                import http.server
+
+                handler = functools.partial(_quiet_handler(), directory=str(charts))
                 self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
                 self._thread = threading.Thread(target=self._server.serve_forever, name="chart-mirror", daemon=True)
                 self._thread.start()

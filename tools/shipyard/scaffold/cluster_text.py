@@ -169,6 +169,12 @@ spec:
   - {{group: machinelearning.seldon.io, kind: SeldonDeployment}}
   - {{group: monitoring.coreos.com, kind: PodMonitor}}
   - {{group: monitoring.coreos.com, kind: PrometheusRule}}
+  # A model's drift check and dashboard (models/<m>/monitoring/, docs/monitoring.md):
+  # a CronJob (the namespace's default service account, no rights), its egress
+  # NetworkPolicy toward monitoring, the Grafana dashboard ConfigMap.
+  - {{group: batch, kind: CronJob}}
+  - {{group: networking.k8s.io, kind: NetworkPolicy}}
+  - {{group: "", kind: ConfigMap}}
 """
 
 

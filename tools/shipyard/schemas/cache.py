@@ -145,12 +145,13 @@ def update_cache(source: Path, dest: Path = CACHE_DIR) -> UpdateResult:
     outputs["NOTICE.md"] = NOTICE
     if license_text is not None:
         outputs["LICENSE"] = license_text
-    return _replace_folder(dest, outputs)
+    return replace_folder(dest, outputs)
 
 
-def _replace_folder(dest: Path, outputs: dict[str, str]) -> UpdateResult:
+def replace_folder(dest: Path, outputs: dict[str, str]) -> UpdateResult:
     """Write every file next to its final name, then rename into place, and
-    drop stale schema files: never a half-written cache."""
+    drop stale schema files: never a half-written cache (the pinned schemas
+    here, the repository's CRD index in shipyard.schemas.installed)."""
     dest.mkdir(parents=True, exist_ok=True)
     staged: list[tuple[Path, Path]] = []
     try:

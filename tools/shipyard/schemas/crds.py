@@ -316,7 +316,10 @@ class CrdIndex:
         found = self._run.get((group, version, kind))
         if found is None and self.use_pinned:
             found = pinned().get((group, version, kind))
-        return found
+        # Hook: a strict schema built from the upstream Go types wins (shipyard.schemas.strict).
+        from shipyard.schemas.strict import override
+
+        return override(group, version, kind, found, use_pinned=self.use_pinned)
 
     def versions_of(self, group: str, kind: str) -> list[CrdVersion]:
         """Every known version of group/kind (run CRDs shadow pinned ones)."""

@@ -34,10 +34,15 @@ _SET_NAME = re.compile(r"v(\d+)\.(\d+)\.0-local(-strict)?\Z")
 
 
 def schema_root() -> Path:
-    """Where kubernetes-validate keeps its schema sets."""
-    import kubernetes_validate  # type: ignore[import-untyped]
+    """Where kubernetes-validate keeps its schema sets: found, not
+    imported (importing it loads jsonschema and attrs, a tenth of a second
+    of start-up for nothing)."""
+    from importlib.util import find_spec
 
-    return Path(kubernetes_validate.__file__).resolve().parent / "kubernetes-json-schema"
+    spec = find_spec("kubernetes_validate")
+    if spec is None or not spec.origin:
+        return Path("/nonexistent/kubernetes-json-schema")
+    return Path(spec.origin).resolve().parent / "kubernetes-json-schema"
 
 
 @lru_cache(maxsize=1)

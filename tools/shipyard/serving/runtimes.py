@@ -13,8 +13,11 @@ a version is checked locally by the server that will run it.
 
 Each runtime also says which file of the version's folder it loads: the
 first of its well-known names that exists, in the runtime's own order
-(MLServer's WELLKNOWN_MODEL_FILENAMES; SKLEARN_SERVER's model.joblib). That
-file is what the registered sha256 must describe.
+(MLServer's WELLKNOWN_MODEL_FILENAMES; SKLEARN_SERVER's model.joblib;
+MLFLOW_SERVER's MLmodel). That file is what the registered sha256 must
+describe. MLFLOW_SERVER under protocol v2 runs MLServer's mlflow runtime
+from .venv-mlflow (MLflow 2.4.2 with mlserver-mlflow 1.3.5), the other
+MLServer runtimes from .venv-mlserver.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class Runtime:
     artifact_names: tuple[str, ...]  # well-known file names, in the order the runtime looks for them
     cluster_image: str
     mlserver_class: str = ""  # MLSERVER_MODEL_IMPLEMENTATION, for MLSERVER runtimes
+    side_env: str = "mlserver"  # the side environment MLServer runs from (MLFLOW_SERVER: .venv-mlflow)
 
     @property
     def label(self) -> str:
@@ -51,6 +55,10 @@ class Runtime:
 
 _SKLEARN_V2_FILES = ("model.joblib", "model.pickle", "model.pkl")  # mlserver_sklearn.sklearn
 _XGBOOST_V2_FILES = ("model.bst", "model.json", "model.ubj")  # mlserver_xgboost.xgboost
+# An MLflow model is a folder described by its MLmodel file (mlflow.pyfunc.load_model
+# reads it first); the registered sha256 is that file's, which names the model's
+# model_uuid and run, so another logged model never has the same one.
+_MLFLOW_FILES = ("MLmodel",)
 
 RUNTIMES: dict[tuple[str, str], Runtime] = {
     ("SKLEARN_SERVER", "seldon"): Runtime("SKLEARN_SERVER", "seldon", SELDON, ("model.joblib",), "seldonio/sklearnserver:1.17.1"),
@@ -58,16 +66,32 @@ RUNTIMES: dict[tuple[str, str], Runtime] = {
                                       "mlserver_sklearn.SKLearnModel"),
     ("XGBOOST_SERVER", "v2"): Runtime("XGBOOST_SERVER", "v2", MLSERVER, _XGBOOST_V2_FILES, "seldonio/mlserver:1.3.5-xgboost",
                                       "mlserver_xgboost.XGBoostModel"),
+    ("MLFLOW_SERVER", "v2"): Runtime("MLFLOW_SERVER", "v2", MLSERVER, _MLFLOW_FILES, "seldonio/mlserver:1.3.5-mlflow",
+                                     "mlserver_mlflow.MLflowRuntime", side_env="mlflow"),
 }
 
 NOT_LOCAL: dict[tuple[str, str], str] = {
     ("XGBOOST_SERVER", "seldon"): "seldonio/xgboostserver:1.17.1 (loads model.bst); serve the version under protocol v2, "
                                   "or on a cluster",
-    ("MLFLOW_SERVER", "seldon"): "seldonio/mlflowserver:1.17.1 (builds a conda environment from the MLmodel at start-up)",
-    ("MLFLOW_SERVER", "v2"): "seldonio/mlserver:1.3.5-mlflow (mlserver_mlflow.MLflowRuntime); mlserver-mlflow is not in "
-                             "tools/envs/mlserver.txt (MLflow is hundreds of MB)",
+    ("MLFLOW_SERVER", "seldon"): "seldonio/mlflowserver:1.17.1, which builds a conda environment from the model's "
+                                 "conda.yaml at start-up (it needs conda and a package index); serve the version "
+                                 "under protocol v2 (MLServer's mlflow runtime, the same MLmodel folder), or on a cluster",
 }
 """Pairs the cluster serves that `shipyard serve` does not, with the image the cluster uses and why."""
+
+
+# What the cluster's server loads for pairs not served here (the registered sha256 is that file's).
+_NOT_LOCAL_FILES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("XGBOOST_SERVER", "seldon"): ("model.bst",),
+    ("MLFLOW_SERVER", "seldon"): _MLFLOW_FILES,
+}
+
+
+def artifact_names_for(implementation: str | None, protocol: str | None) -> tuple[str, ...]:
+    """The well-known files the cluster's server for this pair loads, local runtime or not."""
+    key = (implementation or DEFAULT_IMPLEMENTATION, normalise_protocol(protocol or DEFAULT_PROTOCOL))
+    runtime = RUNTIMES.get(key)
+    return runtime.artifact_names if runtime is not None else _NOT_LOCAL_FILES.get(key, ("model.joblib",))
 
 
 def normalise_protocol(protocol: str) -> str:

@@ -77,7 +77,7 @@ def build_server(prepared: Prepared, ports: Ports, *, log_path: Path | None = No
         log_path = Path(tempfile.mkdtemp(prefix="shipyard-serve-")) / "server.log"
     sha256 = prepared.artifact.sha256 if prepared.artifact.verified else ""
     if prepared.runtime.local == MLSERVER:
-        env = envs.ensure("mlserver", env_root or envs.toolkit_root(), log=log).env
+        env = envs.ensure(prepared.runtime.side_env, env_root or envs.toolkit_root(), log=log).env
         return MLServerServer(env, prepared.artifact.folder, ports, log_path, runtime=prepared.runtime,
                               model_name=prepared.model_name or prepared.entry.model,
                               artifact=prepared.artifact.artifact.name, sha256=sha256)
