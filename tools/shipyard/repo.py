@@ -99,6 +99,30 @@ class Settings:
         value = self.data.get("mirror")
         return str(value) if value else None
 
+    def _mapping_setting(self, name: str, keys: tuple[str, ...], example: str,
+                         keys_hint: str) -> tuple[dict[Any, Any], int | None]:
+        """A top-level section of settings (modelStore, prometheus, mlflow):
+        a mapping with only ``keys``, and the line it starts on."""
+        value = self.data[name]
+        line = self.line(name)
+        if not isinstance(value, dict):
+            raise ShipyardError(f"{name} must be a mapping, not {value!r}", file=self.file, line=line, hint=example,
+                                check=ids.USAGE)
+        unknown = sorted(str(k) for k in value if k not in keys)
+        if unknown:
+            raise ShipyardError(f"{name} has no setting {unknown[0]!r}", file=self.file,
+                                line=self.line(name, unknown[0]) or line, hint=keys_hint, check=ids.USAGE)
+        return value, line
+
+    def _text_setting(self, name: str, section: dict[Any, Any], key: str, line: int | None,
+                      example: str) -> str | None:
+        """``<name>.<key>``: a non-empty string, stripped, or None when absent."""
+        item = section.get(key)
+        if item is not None and (not isinstance(item, str) or not item.strip()):
+            raise ShipyardError(f"{name}.{key} must be a non-empty string, not {item!r}", file=self.file,
+                                line=self.line(name, key) or line, hint=example, check=ids.USAGE)
+        return item.strip() if isinstance(item, str) else None
+
     @property
     def model_store(self) -> ModelStoreSettings | None:
         """modelStore: where `shipyard publish` puts artifacts (None when
@@ -106,24 +130,10 @@ class Settings:
         itself, and what the environment overrides, is shipyard.serving.store's."""
         if "modelStore" not in self.data:
             return None
-        value = self.data["modelStore"]
-        line = self.line("modelStore")
         example = "write it like modelStore: {uri: s3://bucket/prefix, endpoint: https://s3.example.com}"
-        if not isinstance(value, dict):
-            raise ShipyardError(f"modelStore must be a mapping, not {value!r}", file=self.file, line=line,
-                                hint=example, check=ids.USAGE)
-        unknown = sorted(str(k) for k in value if k not in MODEL_STORE_KEYS)
-        if unknown:
-            raise ShipyardError(f"modelStore has no setting {unknown[0]!r}", file=self.file,
-                                line=self.line("modelStore", unknown[0]) or line,
-                                hint=f"modelStore settings are: {', '.join(MODEL_STORE_KEYS)}", check=ids.USAGE)
-        fields: dict[str, str | None] = {}
-        for key in MODEL_STORE_KEYS:
-            item = value.get(key)
-            if item is not None and (not isinstance(item, str) or not item.strip()):
-                raise ShipyardError(f"modelStore.{key} must be a non-empty string, not {item!r}", file=self.file,
-                                    line=self.line("modelStore", key) or line, hint=example, check=ids.USAGE)
-            fields[key] = item.strip() if isinstance(item, str) else None
+        value, line = self._mapping_setting("modelStore", MODEL_STORE_KEYS, example,
+                                            f"modelStore settings are: {', '.join(MODEL_STORE_KEYS)}")
+        fields = {key: self._text_setting("modelStore", value, key, line, example) for key in MODEL_STORE_KEYS}
         if fields["uri"] is None:
             raise ShipyardError("modelStore has no uri", file=self.file, line=line, hint=example, check=ids.USAGE)
         return ModelStoreSettings(uri=fields["uri"], endpoint=fields["endpoint"], region=fields["region"],
@@ -137,17 +147,8 @@ class Settings:
         SHIPYARD_PROMETHEUS_URL take precedence, shipyard.lifecycle.rollout)."""
         if "prometheus" not in self.data:
             return None
-        value = self.data["prometheus"]
-        line = self.line("prometheus")
         example = "write it like prometheus: {url: http://prometheus.monitoring:9090}"
-        if not isinstance(value, dict):
-            raise ShipyardError(f"prometheus must be a mapping, not {value!r}", file=self.file, line=line,
-                                hint=example, check=ids.USAGE)
-        unknown = sorted(str(k) for k in value if k != "url")
-        if unknown:
-            raise ShipyardError(f"prometheus has no setting {unknown[0]!r}", file=self.file,
-                                line=self.line("prometheus", unknown[0]) or line, hint="its one setting is url",
-                                check=ids.USAGE)
+        value, line = self._mapping_setting("prometheus", ("url",), example, "its one setting is url")
         url = value.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ShipyardError(f"prometheus.url must be an http:// or https:// URL, not {url!r}", file=self.file,
@@ -161,25 +162,12 @@ class Settings:
         Only the shape is judged here; shipyard.mlflow reads the rest."""
         if "mlflow" not in self.data:
             return None
-        value = self.data["mlflow"]
-        line = self.line("mlflow")
         example = ("write it like mlflow: {trackingUri: https://mlflow.example.com, artifactsDestination: "
                    "s3://bucket/mlflow, aliases: {dev: dev, staging: staging, production: production}}")
-        if not isinstance(value, dict):
-            raise ShipyardError(f"mlflow must be a mapping, not {value!r}", file=self.file, line=line, hint=example,
-                                check=ids.USAGE)
-        unknown = sorted(str(k) for k in value if k not in MLFLOW_KEYS)
-        if unknown:
-            raise ShipyardError(f"mlflow has no setting {unknown[0]!r}", file=self.file,
-                                line=self.line("mlflow", unknown[0]) or line,
-                                hint=f"mlflow settings are: {', '.join(MLFLOW_KEYS)}", check=ids.USAGE)
-        texts: dict[str, str | None] = {}
-        for key in ("trackingUri", "artifactsDestination"):
-            item = value.get(key)
-            if item is not None and (not isinstance(item, str) or not item.strip()):
-                raise ShipyardError(f"mlflow.{key} must be a non-empty string, not {item!r}", file=self.file,
-                                    line=self.line("mlflow", key) or line, hint=example, check=ids.USAGE)
-            texts[key] = item.strip() if isinstance(item, str) else None
+        value, line = self._mapping_setting("mlflow", MLFLOW_KEYS, example,
+                                            f"mlflow settings are: {', '.join(MLFLOW_KEYS)}")
+        texts = {key: self._text_setting("mlflow", value, key, line, example)
+                 for key in ("trackingUri", "artifactsDestination")}
         aliases = value.get("aliases")
         if aliases is not None and (not isinstance(aliases, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in aliases.items())):

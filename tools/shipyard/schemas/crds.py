@@ -430,10 +430,30 @@ def pinned() -> dict[tuple[str, str, str], CrdVersion]:
 
 
 def _read_pinned() -> dict[tuple[str, str, str], CrdVersion]:
+    return read_crd_folder(PINNED_FOLDER, "pinned")
+
+
+def read_crd_folder(folder_name: str, label: str) -> dict[tuple[str, str, str], CrdVersion]:
+    """The CRD versions of a packaged folder of ``{"crd": <CRD>}`` JSON files
+    (shipyard/data/<folder_name>), by (group, version, kind); the first file
+    in name order wins. Files without a CRD (provenance, generator inputs)
+    and names starting with "_" are skipped. Sources read ``<label>:<folder>/<file>``."""
     out: dict[tuple[str, str, str], CrdVersion] = {}
-    folder = resources.files("shipyard").joinpath("data", PINNED_FOLDER)
+    folder = resources.files("shipyard").joinpath("data", folder_name)
     if not folder.is_dir():
         return out
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".json") or entry.name.startswith("_"):
+            continue
+        try:
+            data = json.loads(entry.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        body = data.get("crd") if isinstance(data, dict) else None
+        if isinstance(body, dict):
+            for version in versions_of_crd(body, f"{label}:{folder_name}/{entry.name}"):
+                out.setdefault((version.group, version.version, version.kind), version)
+    return out
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".json") or entry.name.startswith("_"):
             continue

@@ -12,11 +12,9 @@ each file carries its provenance (upstream repository, tag, Go files) in
 
 from __future__ import annotations
 
-import json
 import threading
-from importlib import resources
 
-from shipyard.schemas.crds import CrdVersion, versions_of_crd
+from shipyard.schemas.crds import CrdVersion, read_crd_folder
 
 STRICT_FOLDER = "strict-schemas"
 
@@ -34,23 +32,7 @@ def strict_schemas() -> dict[tuple[str, str, str], CrdVersion]:
 
 
 def _read() -> dict[tuple[str, str, str], CrdVersion]:
-    out: dict[tuple[str, str, str], CrdVersion] = {}
-    folder = resources.files("shipyard").joinpath("data", STRICT_FOLDER)
-    if not folder.is_dir():
-        return out
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".json") or entry.name in ("PROVENANCE.json", "go-types.json"):
-            continue
-        try:
-            data = json.loads(entry.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        body = data.get("crd") if isinstance(data, dict) else None
-        if isinstance(body, dict):
-            source = f"strict:{STRICT_FOLDER}/{entry.name}"
-            for version in versions_of_crd(body, source):
-                out[(version.group, version.version, version.kind)] = version
-    return out
+    return read_crd_folder(STRICT_FOLDER, "strict")
 
 
 def override(group: str, version: str, kind: str, found: CrdVersion | None, *, use_pinned: bool) -> CrdVersion | None:
