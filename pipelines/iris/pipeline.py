@@ -1,4 +1,4 @@
-"""The iris training pipeline: load -> preprocess -> train -> evaluate -> register.
+"""The iris training pipeline: load -> preprocess -> train -> evaluate -> register -> drift detector.
 
 A Kubeflow Pipelines v2 pipeline (kfp SDK). Each step is a lightweight Python
 component; its function body is embedded in the compiled YAML and runs in
@@ -25,9 +25,19 @@ and imports the version from there (`shipyard register --from-mlflow`), so
 the artifact lives in MLflow's artifact store and model.yaml records its
 lineage (docs/registry.md).
 
-A version's drift detector is built from the same training rows with
-`shipyard drift build` (spec.drift of model.yaml, docs/monitoring.md); it
-is not yet a step of this pipeline.
+Once register has recorded the version, the drift step builds its drift
+detector from the training rows (`shipyard drift build`: alibi-detect in
+.venv-drift, with spec.drift's detector, p-value and features) and
+publishes it beside the version in the model store,
+<model_store>/<model>/drift/<version>/, where the model's drift CronJob
+fetches it (docs/monitoring.md). It runs only when
+models/<model>/model.yaml declares spec.drift; for a model that declares
+none it prints why and does nothing, so such a model registers as before.
+It comes after register so that no detector is ever published for a
+version whose registration was refused (say, a version id already taken);
+a detector is deterministic in its rows, so a re-run of the same training
+finds it already published, and a failed drift step says which command
+finishes the job.
 
 Edit this file, then recompile: `shipyard pipeline compile iris` (a test
 fails while pipeline.yaml or deploy/ are stale).
@@ -156,6 +166,77 @@ def evaluate(test: Input[Dataset], model: Input[Model], metrics: Output[Metrics]
     with open(test.path, "rb") as fh:
         test_digest = "sha256:" + hashlib.sha256(fh.read()).hexdigest()
     return namedtuple("Scores", ["accuracy", "f1_macro", "test_digest"])(accuracy, f1_macro, test_digest)
+
+
+@_component
+def drift_detector(
+    reference: Input[Dataset],
+    model_name: str,
+    version: str,
+    model_store: str,
+    repo_root: str,
+    shipyard_bin: str,
+    registered: str,
+) -> str:
+    """Build and publish the version's drift detector from the training rows, if the model declares spec.drift.
+
+    The detector belongs to the data the model learned from, so its
+    reference sample is the training split itself (a CSV with a header row;
+    spec.drift.features names its columns). `shipyard drift build` runs in
+    repo_root, so that checkout's model.yaml (spec.drift) and shipyard.yaml
+    (modelStore) and this step's credentials apply; it publishes to
+    <model_store>/<model>/drift/<version>/ (immutable: the same files again
+    is a no-op). Whether the model declares spec.drift is read here first,
+    because a model need not declare one and its runs must not fail for
+    want of it: without spec.drift this step prints why and returns "".
+    ``registered`` is register's output (the version's URI): taking it
+    makes this step run only after the version is in model.yaml.
+    Returns the detector's URI, or "" when none was built.
+    """
+    import json
+    import os
+    import shlex
+    import subprocess
+
+    import yaml
+
+    model_yaml = os.path.join(repo_root or ".", "models", model_name, "model.yaml")
+    try:
+        with open(model_yaml, encoding="utf-8") as fh:
+            declared = yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise RuntimeError(f"{model_yaml} not found: is repo_root the repository's checkout?") from None
+    except yaml.YAMLError as exc:
+        raise RuntimeError(f"{model_yaml} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    spec = declared.get("spec") if isinstance(declared, dict) else None
+    if not isinstance(spec, dict) or not spec.get("drift"):
+        print(f"no drift detector for {model_name} {version}: models/{model_name}/model.yaml declares no "
+              "spec.drift (add it to build one from the training data, docs/monitoring.md)")
+        return ""
+
+    executable = shipyard_bin or os.environ.get("SHIPYARD_BIN") or "shipyard"
+    command = [executable, "drift", "build", model_name, "--version", version, "--reference", reference.path,
+               "--format", "json"]
+    if model_store:
+        command += ["--store", model_store]
+    print("running:", shlex.join(command))
+    try:
+        done = subprocess.run(command, cwd=repo_root or None, capture_output=True, text=True, timeout=1800)
+    except FileNotFoundError:
+        raise RuntimeError(f"shipyard executable not found: {executable!r}; pass shipyard_bin or set SHIPYARD_BIN") from None
+    if done.stderr.strip():
+        print(done.stderr.strip())
+    if done.returncode != 0:
+        by_hand = shlex.join(["shipyard", *command[1:4], "--version", version, "--reference", "TRAIN.csv",
+                              *(["--store", model_store] if model_store else [])])
+        raise RuntimeError(f"`shipyard drift build` failed (exit {done.returncode}) after {model_name} {version} "
+                           f"was registered ({registered}): {done.stderr.strip() or done.stdout.strip()}; "
+                           f"fix the cause and run `{by_hand}` with the run's training split")
+    built = json.loads(done.stdout)
+    state = "published" if built["uploaded"] else "already in the store:"
+    print(f"drift detector of {model_name} {version} ({built['kind']}, p-value {built['pValue']}, "
+          f"{built['referenceRows']} reference rows) {state} {built['uri']}")
+    return str(built["uri"])
 
 
 @_component
@@ -298,10 +379,24 @@ def iris_pipeline(
         seed=seed,
         test_fraction=test_fraction,
     ).set_display_name("register")
-    # The data set is 150 rows: small limits. Register has side effects (the
-    # model store, model.yaml), so its result is never taken from KFP's cache.
+    detector = drift_detector(
+        reference=split.outputs["train"],
+        model_name=model_name,
+        version=version,
+        model_store=model_store,
+        repo_root=repo_root,
+        shipyard_bin=shipyard_bin,
+        registered=published.output,
+    ).set_display_name("drift detector")
+    # The data set is 150 rows: small limits. The drift step and register have
+    # side effects (the model store, model.yaml), so their results are never
+    # taken from KFP's cache.
     for task in (loaded, split, trained, scored, published):
         task.set_cpu_limit("1").set_memory_limit("512M")
+    # alibi-detect's import alone is most of the 280 MB `shipyard drift build`
+    # peaked at on iris (the step's own interpreter and shipyard on top).
+    detector.set_cpu_limit("1").set_memory_limit("1G")
+    detector.set_caching_options(False)
     published.set_caching_options(False)
     return published.output
 

@@ -14,8 +14,11 @@ that trains runs it, never a copy of it:
 - ``runner="cluster"``: the tune step creates the Katib Experiment
   (jobs/experiment.yaml) and reads its best trial; the train step creates the
   XGBoostJob (jobs/xgboostjob.yaml in dev, jobs/xgboostjob-gpu.yaml in
-  staging and production: one GPU, --device=cuda) and reads the metrics from
-  the Master pod's log, the lines Katib's collector reads too.
+  staging and production: one GPU, --device=cuda) with
+  ``--publish-to=<model_store>/<model>/<version>``, so the job's container
+  uploads model.json to the store with rclone and the store's credentials
+  Secret when training succeeds, and reads the metrics and the published
+  URI and sha256 from the Master pod's log, the lines Katib's collector reads too.
 
 The manifests are read when the pipeline is compiled and embedded in
 pipeline.yaml as the steps' inputs, so a change to them makes the compiled
@@ -25,10 +28,11 @@ which has the kubernetes client) and never pip install.
 
 Register records the tuned parameters and the test metrics with
 `shipyard register` (metrics are numbers: the parameters go in as
-``tuned_max_depth``, ``tuned_eta``, ``tuned_n_estimators``). It publishes
-model.json to a local-folder store itself: `shipyard publish` writes
-model.joblib only, the SKLEARN_SERVER layout, and MLServer's XGBoost runtime
-looks for model.json, model.ubj or model.bst.
+``tuned_max_depth``, ``tuned_eta``, ``tuned_n_estimators``). Locally it
+first runs `shipyard publish`, which uploads the file XGBOOST_SERVER's
+runtime loads (model.json) to the store, a folder, s3:// or gs://; on a
+cluster the job has published it already, and register records what the
+job printed.
 
 Edit this file or jobs/, then recompile: `shipyard pipeline compile tabular-xgb`.
 """
@@ -43,6 +47,10 @@ from kfp.dsl import Input, Metrics, Model, Output
 COMPONENT_IMAGE = "ghcr.io/example/shipyard-kfp:2.17.0-sklearn1.5.2"
 
 PIPELINE_NAME = "tabular-xgb"
+# The side environment of the training pins (tools/envs/<name>.txt, built as
+# .venv-<name> by `python -m shipyard.envs <name>`) that the local run trains
+# in; a pipeline copied from this one keeps it unless it has its own pins.
+TRAINING_ENV = "tabular-xgb"
 PIPELINE_DESCRIPTION = "Tune (Katib), train (XGBoostJob) and register an XGBoost breast-cancer classifier."
 
 JOBS = Path(__file__).resolve().parent / "jobs"
@@ -64,6 +72,7 @@ def tune(
     shipyard_bin: str,
     run_name: str,
     search: Output[Metrics],
+    train_env: str = "tabular-xgb",
 ) -> NamedTuple("Best", max_depth=int, eta=float, n_estimators=int, validation_logloss=float):
     """Find the hyperparameters: Katib on a cluster, the same search space searched in-process locally.
 
@@ -88,18 +97,18 @@ def tune(
 
     if runner == "local":
         def side_python() -> str:
-            """train_python, $SHIPYARD_TRAIN_PYTHON, or .venv-tabular-xgb of the toolkit that shipyard_bin belongs to."""
+            """train_python, $SHIPYARD_TRAIN_PYTHON, or .venv-<train_env> of the toolkit that shipyard_bin belongs to."""
             if train_python or os.environ.get("SHIPYARD_TRAIN_PYTHON"):
                 return train_python or os.environ["SHIPYARD_TRAIN_PYTHON"]
             import shutil
             executable = shipyard_bin or os.environ.get("SHIPYARD_BIN") or shutil.which("shipyard") or ""
             toolkit_python = Path(executable).parent / "python"
             if not toolkit_python.exists():
-                raise RuntimeError("cannot find the tabular-xgb environment: pass train_python or shipyard_bin")
-            done = subprocess.run([str(toolkit_python), "-m", "shipyard.envs", "tabular-xgb"], capture_output=True,
+                raise RuntimeError(f"cannot find the {train_env} environment: pass train_python or shipyard_bin")
+            done = subprocess.run([str(toolkit_python), "-m", "shipyard.envs", train_env], capture_output=True,
                                   text=True, timeout=1800)
             if done.returncode != 0:
-                raise RuntimeError(f"cannot build .venv-tabular-xgb: {done.stderr.strip()}")
+                raise RuntimeError(f"cannot build .venv-{train_env}: {done.stderr.strip()}")
             return str(Path(done.stdout.strip().splitlines()[-1].split(":")[0]) / "bin" / "python")
 
         with tempfile.TemporaryDirectory() as tmp:
@@ -168,6 +177,10 @@ def train(
     run_name: str,
     model: Output[Model],
     metrics: Output[Metrics],
+    model_store: str = "",
+    model_name: str = "tabular-xgb",
+    version: str = "",
+    train_env: str = "tabular-xgb",
 ) -> NamedTuple("Scores", accuracy=float, f1=float, auc=float, logloss=float, validation_logloss=float,
                 test_digest=str):
     """Train with the tuned parameters by the XGBoostJob's own command: the job on a cluster, a process locally.
@@ -176,7 +189,16 @@ def train(
     --device=cuda) in staging and production. Its Master container's
     command and args are what runs; only the hyperparameters, the seed and
     the output folder are replaced. The metrics are read from what the
-    command prints (``name=value`` lines, as Katib reads them)."""
+    command prints (``name=value`` lines, as Katib reads them).
+
+    On a cluster, with an s3:// or gs:// ``model_store`` and a ``version``,
+    the job also gets ``--publish-to=<model_store>/<model_name>/<version>``:
+    its container uploads model.json there (train.py, rclone, the
+    credentials Secret of jobs/*.yaml's envFrom) and prints the URI and
+    sha256, which go into the model's metadata for the register step. A
+    local-folder store is refused before the job is created: a pod cannot
+    write into this machine's folder. Without a store the model stays on
+    the job's volume, and register says where."""
     import hashlib
     import os
     import re
@@ -197,9 +219,18 @@ def train(
     pod = job["spec"]["xgbReplicaSpecs"]["Master"]["template"]["spec"]
     (container,) = [c for c in pod["containers"] if c["name"] == "xgboost"]
     chosen = {"--max-depth": max_depth, "--eta": eta, "--n-estimators": n_estimators, "--seed": seed}
+    publish_to = ""
     if runner == "cluster":
         chosen["--model-dir"] = f"/mnt/artifacts/{job['metadata']['name']}/model"
         chosen["--metrics-file"] = f"/mnt/artifacts/{job['metadata']['name']}/metrics.json"
+        if model_store:
+            scheme = model_store.split("://", 1)[0] if "://" in model_store else ""
+            if scheme not in ("s3", "gs"):
+                raise ValueError(f"model_store {model_store!r}: a job on the cluster publishes to s3:// or gs:// "
+                                 "only, not to a folder of this machine")
+            if not version:
+                raise ValueError("version is empty: the job publishes to <model_store>/<model_name>/<version>")
+            publish_to = f"{model_store.rstrip('/')}/{model_name}/{version}"
     else:
         os.makedirs(model.path, exist_ok=True)
         chosen["--model-dir"] = model.path
@@ -208,6 +239,8 @@ def train(
     for arg in container["args"]:
         flag = arg.split("=", 1)[0]
         args.append(f"{flag}={chosen[flag]}" if flag in chosen else arg)
+    if publish_to:
+        args.append(f"--publish-to={publish_to}")
     container["args"] = args
 
     if runner == "local":
@@ -218,11 +251,11 @@ def train(
             executable = shipyard_bin or os.environ.get("SHIPYARD_BIN") or shutil.which("shipyard") or ""
             toolkit_python = Path(executable).parent / "python"
             if not toolkit_python.exists():
-                raise RuntimeError("cannot find the tabular-xgb environment: pass train_python or shipyard_bin")
-            built = subprocess.run([str(toolkit_python), "-m", "shipyard.envs", "tabular-xgb"], capture_output=True,
+                raise RuntimeError(f"cannot find the {train_env} environment: pass train_python or shipyard_bin")
+            built = subprocess.run([str(toolkit_python), "-m", "shipyard.envs", train_env], capture_output=True,
                                    text=True, timeout=1800)
             if built.returncode != 0:
-                raise RuntimeError(f"cannot build .venv-tabular-xgb: {built.stderr.strip()}")
+                raise RuntimeError(f"cannot build .venv-{train_env}: {built.stderr.strip()}")
             python = str(Path(built.stdout.strip().splitlines()[-1].split(":")[0]) / "bin" / "python")
         local_paths = {"python": python,
                        "/opt/tabular-xgb/train.py": str(Path(repo_root) / "pipelines" / "tabular-xgb" / "train.py")}
@@ -255,6 +288,12 @@ def train(
         output = client.CoreV1Api().read_namespaced_pod_log(f"{name}-master-0", namespace, container="xgboost")
         claim = [v for v in pod["volumes"] if v["name"] == "artifacts"][0]["persistentVolumeClaim"]["claimName"]
         model.metadata["location"] = f"pvc {namespace}/{claim}: {name}/model/model.json"
+        published = re.search(r"^(?:published|already in the store): (\S+)/model\.json sha256 ([0-9a-f]{64})$",
+                              output, re.M)
+        if publish_to and (published is None or published.group(1) != publish_to):
+            raise RuntimeError(f"XGBoostJob {name} succeeded but its log does not say it published {publish_to}")
+        if published is not None:
+            model.metadata["uri"], model.metadata["sha256"] = published.group(1), published.group(2)
     print(output.strip())
     # Katib's StdOut collector default filter (katib v0.19.0, metricscollector common.DefaultFilter).
     katib_filter = re.compile(r"([\w|-]+)\s*=\s*([+-]?\d*(\.\d+)?([Ee][+-]?\d+)?)")
@@ -295,46 +334,51 @@ def register(
 ) -> str:
     """Put model.json in the store and record the version, its test metrics and its tuned parameters.
 
-    The store must be a local folder (or file://): `shipyard publish` writes
-    model.joblib only, and MLServer's XGBoost runtime looks for model.json.
-    The version's folder is immutable, as publish keeps it: the same bytes
-    again is a no-op, other bytes are refused. On a cluster the model stays
-    on the job's volume (see the train step's model metadata), which no step
-    reads yet, so runner "cluster" stops here with that message."""
-    import hashlib
+    runner "local": `shipyard publish` uploads the step's model (model.json,
+    the file XGBOOST_SERVER's MLServer runtime loads) to model_store (a
+    folder, s3:// or gs://; credentials from this step's environment) and
+    says which URI and sha256 to register. The version's folder is
+    immutable: the same bytes again is a no-op, other bytes are refused.
+    runner "cluster": the XGBoostJob published it (train step); its URI and
+    sha256 are in the model's metadata. Without them (no remote model_store)
+    the model is on the job's volume, and this step stops and says where.
+    Then `shipyard register` records the version, in the checkout at repo_root."""
     import json
     import os
     import shlex
-    import shutil
     import subprocess
     import tempfile
-    from pathlib import Path
-
-    if runner != "local":
-        raise RuntimeError(f"register: the cluster-trained model is at {model.metadata.get('location')}; "
-                           "publishing it from there is not implemented yet: publish it by hand, then "
-                           "`shipyard register`")
-    source = Path(model.path) / "model.json"
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()
-    store = model_store[len("file://"):] if model_store.startswith("file://") else model_store
-    if not store or "://" in store:
-        raise RuntimeError(f"model_store {model_store!r}: this pipeline publishes to a local folder only "
-                           "(shipyard publish writes model.joblib, not model.json)")
-    target = Path(store) / model_name / version / "model.json"
-    if target.exists():
-        if hashlib.sha256(target.read_bytes()).hexdigest() != digest:
-            raise RuntimeError(f"{target} already holds different bytes: versions are immutable, choose a new version")
-        print(f"already in the store: {target}")
-    else:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(".model.json.partial")
-        shutil.copyfile(source, partial)
-        os.chmod(partial, 0o644)
-        os.replace(partial, target)
-        print(f"published {target}")
-    uri = f"file://{target.parent}"
 
     executable = shipyard_bin or os.environ.get("SHIPYARD_BIN") or "shipyard"
+
+    def shipyard(*arguments: str) -> str:
+        command = [executable, *arguments]
+        print("running:", shlex.join(command))
+        try:
+            done = subprocess.run(command, cwd=repo_root or None, capture_output=True, text=True, timeout=1800)
+        except FileNotFoundError:
+            raise RuntimeError(f"shipyard executable not found: {executable!r}; pass shipyard_bin or set "
+                               "SHIPYARD_BIN") from None
+        if done.stderr.strip():
+            print(done.stderr.strip())
+        if done.returncode != 0:
+            raise RuntimeError(f"`shipyard {arguments[0]}` failed (exit {done.returncode}): "
+                               f"{done.stderr.strip() or done.stdout.strip()}")
+        return done.stdout
+
+    if runner == "local":
+        published = json.loads(shipyard("publish", model_name, "--version", version, "--from", model.path,
+                                        "--store", model_store, "--format", "json"))
+        uri, digest = published["uri"], published["sha256"]
+        print(("published " if published["uploaded"] else "already in the store: ") + published["object"])
+    else:
+        uri, digest = model.metadata.get("uri", ""), model.metadata.get("sha256", "")
+        if not uri or not digest:
+            raise RuntimeError(f"register: the cluster-trained model is at {model.metadata.get('location')} and "
+                               "was not published: run with an s3:// or gs:// model_store so the job publishes "
+                               "it, or publish it from the volume by hand, then `shipyard register`")
+        print(f"published by the XGBoostJob: {uri}/model.json sha256 {digest}")
+
     record = {"accuracy": accuracy, "f1": f1, "auc": auc, "logloss": logloss,
               "validation_logloss": validation_logloss,
               "tuned_max_depth": max_depth, "tuned_eta": eta, "tuned_n_estimators": n_estimators}
@@ -342,19 +386,12 @@ def register(
         json.dump(record, fh)
         metrics_file = fh.name
     try:
-        command = [executable, "register", model_name, "--version", version, "--uri", uri, "--metrics", metrics_file,
-                   "--sha256", digest, "--pipeline-run", pipeline_run,
-                   "--dataset", "breast-cancer-test", "--dataset-digest", dataset_digest]
+        arguments = ["register", model_name, "--version", version, "--uri", uri, "--metrics", metrics_file,
+                     "--sha256", digest, "--pipeline-run", pipeline_run,
+                     "--dataset", "breast-cancer-test", "--dataset-digest", dataset_digest]
         if git_commit:
-            command.append("--commit")
-        print("running:", shlex.join(command))
-        done = subprocess.run(command, cwd=repo_root or None, capture_output=True, text=True, timeout=1800)
-        if done.stderr.strip():
-            print(done.stderr.strip())
-        if done.returncode != 0:
-            raise RuntimeError(f"`shipyard register` failed (exit {done.returncode}): "
-                               f"{done.stderr.strip() or done.stdout.strip()}")
-        print(done.stdout.strip())
+            arguments.append("--commit")
+        print(shipyard(*arguments).strip())
     finally:
         os.unlink(metrics_file)
     print(f"registered {model_name} {version}: {uri} sha256={digest} {json.dumps(record)}")
@@ -379,12 +416,14 @@ def tabular_xgb_pipeline(
     searched = tune(
         experiment_manifest=EXPERIMENT_MANIFEST, runner=runner, trials=trials, seed=seed, repo_root=repo_root,
         train_python=train_python, shipyard_bin=shipyard_bin, run_name=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+        train_env=TRAINING_ENV,
     ).set_display_name("tune")
     trained = train(
         cpu_job_manifest=CPU_JOB_MANIFEST, gpu_job_manifest=GPU_JOB_MANIFEST, environment=environment, runner=runner,
         max_depth=searched.outputs["max_depth"], eta=searched.outputs["eta"],
         n_estimators=searched.outputs["n_estimators"], seed=seed, repo_root=repo_root, train_python=train_python,
         shipyard_bin=shipyard_bin, run_name=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+        model_store=model_store, model_name=model_name, version=version, train_env=TRAINING_ENV,
     ).set_display_name("train")
     published = register(
         model=trained.outputs["model"],

@@ -24,6 +24,19 @@ read as a metric; the last line names the test rows by their sha256
 (``test data: breast-cancer-test sha256:...``). The model is written as ``model.json`` (a file name
 MLServer's XGBoost runtime finds in the model folder).
 
+On a cluster, ``train --publish-to URI`` then puts model.json in the
+model store itself (``<store>/<model>/<version>``, s3:// or gs://), with
+rclone, the tool the cluster's storage initializer downloads it with, and
+the same ``RCLONE_CONFIG_*`` variables: the XGBoostJob's container takes
+them from the store's credentials Secret (modelStore.secretName), as the
+predictors' storage initializers do. A version's folder is immutable, as
+`shipyard publish` keeps it: the same bytes again is a no-op, different
+bytes or other objects are refused and nothing is written. It prints
+``published: URI/model.json sha256 HEX`` (no ``=``, so Katib never reads it),
+which the pipeline's train step reads from the pod's log and its register
+step registers. The local pipeline run does not pass it: its register step
+runs `shipyard publish` on the step's own model artifact.
+
 ``tune`` is the local stand-in for Katib: a random search over the
 search space of the Experiment manifest (its spec.parameters, read from
 the file, so both searches explore the same space), calling the same
@@ -35,8 +48,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import random
+import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -132,12 +148,101 @@ def train(params: Params, model_dir: Path | None, metrics_file: Path | None) -> 
     print(f"test data: {TEST_DATASET} {split.test_digest}")
     if model_dir is not None:
         model_dir.mkdir(parents=True, exist_ok=True)
-        model.get_booster().save_model(str(model_dir / MODEL_FILE))
+        # The scikit-learn wrapper's save_model, not the Booster's: it records
+        # the estimator type (learner.attributes.scikit_learn), from which
+        # MLServer's XGBoost runtime loads an XGBClassifier. A Booster's
+        # model.json loads there as an XGBRegressor, whose predict answers
+        # probabilities and which refuses predict_proba.
+        model.save_model(str(model_dir / MODEL_FILE))
     if metrics_file is not None:
         metrics_file.parent.mkdir(parents=True, exist_ok=True)
         metrics_file.write_text(json.dumps({"params": asdict(params), "metrics": metrics,
                                             "test_digest": split.test_digest, "dataset": TEST_DATASET}) + "\n")
     return metrics
+
+
+class PublishError(Exception):
+    """The store refused the artifact, or cannot be reached: the job fails, saying why."""
+
+
+def rclone_path(uri: str) -> str:
+    """``s3://bucket/path`` -> ``s3:bucket/path``: the remote is the scheme, as
+    for seldon-core's storage initializer (and shipyard.serving.rclone)."""
+    scheme, sep, rest = uri.partition("://")
+    if not sep or scheme not in ("s3", "gs") or not rest.strip("/"):
+        raise PublishError(f"--publish-to {uri!r}: a model store is s3://bucket/... or gs://bucket/...")
+    return f"{scheme}:{rest.strip('/')}"
+
+
+def _rclone(rclone: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """rclone without a config file (remotes from RCLONE_CONFIG_* only), failing fast on a wrong endpoint.
+
+    The defaults shipyard.serving.rclone writes with, where the Secret sets
+    nothing: a missing bucket is an error, never created (a writer may not
+    create buckets), and a gs:// bucket has uniform access."""
+    env = {"RCLONE_RETRIES": "1", "RCLONE_LOW_LEVEL_RETRIES": "3", "RCLONE_CONFIG_S3_NO_CHECK_BUCKET": "true",
+           "RCLONE_CONFIG_GS_BUCKET_POLICY_ONLY": "true", **os.environ}
+    try:
+        return subprocess.run([rclone, "--config", "", *args], capture_output=True, text=True, timeout=600, env=env)
+    except FileNotFoundError:
+        raise PublishError(f"rclone not found ({rclone}): the training image installs it "
+                           "(tools/envs/rclone.txt)") from None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def publish(artifact: Path, uri: str, rclone: str = "rclone") -> tuple[str, bool]:
+    """Put ``artifact`` at ``<uri>/model.json``, immutably; (its sha256, uploaded).
+
+    The rules of shipyard.serving.publish (`shipyard publish`), for the one
+    file of this model: the folder empty -> upload and check that it arrived;
+    the folder holding exactly these bytes -> nothing to do; anything else ->
+    refused, nothing written. The toolkit is not in the training image (it
+    needs the repository), so these few lines restate them."""
+    folder, digest, size = rclone_path(uri), _sha256(artifact), artifact.stat().st_size
+    target = f"{uri.rstrip('/')}/{MODEL_FILE}"
+
+    def listing() -> list[dict[str, Any]]:
+        done = _rclone(rclone, "lsjson", "--files-only", "-R", folder)
+        if done.returncode == 3:  # directory not found: nothing there yet
+            return []
+        if done.returncode != 0:
+            raise PublishError(f"cannot list {uri}: {done.stderr.strip()[-500:]}")
+        found: list[dict[str, Any]] = json.loads(done.stdout or "[]")
+        return found
+
+    existing = listing()
+    if existing:
+        others = sorted(o["Path"] for o in existing if o["Path"] != MODEL_FILE)
+        if others:
+            raise PublishError(f"{uri} already holds other objects ({', '.join(others[:5])}): a version's folder "
+                               "is immutable; train as a new version")
+        if existing[0]["Size"] != size:
+            raise PublishError(f"{target} already holds different bytes ({existing[0]['Size']} bytes there, {size} "
+                               "here): versions are immutable; train as a new version")
+        with tempfile.TemporaryDirectory() as tmp:
+            done = _rclone(rclone, "copyto", f"{folder}/{MODEL_FILE}", str(Path(tmp) / MODEL_FILE))
+            if done.returncode != 0:
+                raise PublishError(f"cannot read {target}: {done.stderr.strip()[-500:]}")
+            there = _sha256(Path(tmp) / MODEL_FILE)
+        if there != digest:
+            raise PublishError(f"{target} already holds different bytes (sha256 {there} there, {digest} here): "
+                               "versions are immutable; train as a new version")
+        return digest, False
+    done = _rclone(rclone, "copyto", str(artifact), f"{folder}/{MODEL_FILE}")
+    if done.returncode != 0:
+        raise PublishError(f"cannot upload to {target}: {done.stderr.strip()[-500:]}")
+    arrived = [(o["Path"], o["Size"]) for o in listing()]
+    if arrived != [(MODEL_FILE, size)]:
+        raise PublishError(f"uploaded {target}, but the store now lists {arrived}: another run published this "
+                           "version at the same time; check the folder")
+    return digest, True
 
 
 def search_space(experiment: Path) -> list[dict[str, Any]]:
@@ -194,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--device", choices=("cpu", "cuda"), default=Params.device)
     run.add_argument("--model-dir", type=Path)
     run.add_argument("--metrics-file", type=Path)
+    run.add_argument("--publish-to", metavar="URI",
+                     help="after training, put model.json in this version folder of the model store (s3:// or gs://)")
+    run.add_argument("--rclone", default="rclone", help="the rclone binary (default: rclone on PATH)")
     search = sub.add_parser("tune", help="local random search over the Katib Experiment's space")
     search.add_argument("--experiment", type=Path, required=True)
     search.add_argument("--trials", type=int, default=6)
@@ -203,7 +311,24 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "train":
         params = Params(args.max_depth, args.eta, args.n_estimators, args.seed, args.device)
+        if args.publish_to:
+            try:
+                rclone_path(args.publish_to)  # a bad URI fails before minutes of training, not after
+            except PublishError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            if args.model_dir is None:
+                print("error: --publish-to needs --model-dir", file=sys.stderr)
+                return 2
         train(params, args.model_dir, args.metrics_file)
+        if args.publish_to:
+            try:
+                digest, uploaded = publish(args.model_dir / MODEL_FILE, args.publish_to, args.rclone)
+            except PublishError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
+            print(f"{'published' if uploaded else 'already in the store'}: "
+                  f"{args.publish_to.rstrip('/')}/{MODEL_FILE} sha256 {digest}")
         return 0
     result = tune(args.experiment, args.trials, args.seed, args.device)
     text = json.dumps(result, sort_keys=True)

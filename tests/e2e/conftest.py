@@ -22,9 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from shipyard.e2e.artifacts import Probe, Unreachable, kind_plan, rclone_probe
 from shipyard.e2e.cluster import Kubectl, dump_diagnostics, install_plan
 from shipyard.e2e.pins import node_image_for
-from shipyard.e2e.plan import DEFAULT_CLUSTER, Plan, choose_engine, plan_for
+from shipyard.e2e.plan import DEFAULT_CLUSTER, Plan, choose_engine
 from shipyard.e2e.preflight import check_node_image, find_kind, missing_requirements, summary
 from shipyard.errors import ShipyardError
 from shipyard.render.binaries import find_binaries
@@ -161,14 +162,33 @@ def e2e_cluster(e2e_requirements: None, e2e_settings: Settings, request: pytest.
 
 
 @pytest.fixture(scope="session")
-def deployed(e2e_cluster: Kubectl, e2e_settings: Settings) -> Plan:
-    """The cluster's entry point installed in the computed order."""
+def artifact_probe() -> Probe:
+    """Whether the kind cluster's storage initializer can fetch a modelUri (shipyard.e2e.artifacts)."""
+    return rclone_probe()
+
+
+@pytest.fixture(scope="session")
+def not_deployed(deployed_with_skips: tuple[Plan, list[Unreachable]]) -> list[Unreachable]:
+    return deployed_with_skips[1]
+
+
+@pytest.fixture(scope="session")
+def deployed_with_skips(e2e_cluster: Kubectl, e2e_settings: Settings,
+                        artifact_probe: Probe) -> tuple[Plan, list[Unreachable]]:
     try:
-        plan = plan_for(e2e_settings.repo, e2e_settings.cluster, e2e_settings.engine)
+        plan, gone = kind_plan(e2e_settings.repo, e2e_settings.cluster, e2e_settings.engine, artifact_probe,
+                               e2e_settings.logs)
         install_plan(e2e_cluster, plan, e2e_settings.logs / "steps")
     except ShipyardError as exc:
         pytest.fail(f"installing clusters/{e2e_settings.cluster}/{e2e_settings.engine} failed: {exc}", pytrace=False)
-    return plan
+    return plan, gone
+
+
+@pytest.fixture(scope="session")
+def deployed(deployed_with_skips: tuple[Plan, list[Unreachable]]) -> Plan:
+    """The cluster's entry point installed in the computed order, without
+    the models whose artifact the cluster cannot fetch (`not_deployed`)."""
+    return deployed_with_skips[0]
 
 
 @pytest.fixture()

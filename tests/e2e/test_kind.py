@@ -3,7 +3,10 @@
 1. Install what clusters/<cluster> deploys in the order its engine would
    (the computed plan), wait for the seldon operator and every
    SeldonDeployment to be Available, port-forward to each model and check its
-   predictions in the Seldon protocol.
+   predictions in the Seldon protocol. A model whose artifact the kind
+   cluster cannot fetch (a private store: no credentials are in git) is not
+   deployed, and test_models_the_cluster_cannot_fetch_are_named reports it
+   as a skip with the reason (shipyard.e2e.artifacts).
 2. Promote a canary in a scratch copy (`shipyard promote iris --to <env>
    --version <v> --canary 20`, registering a second version first when iris
    has only one), apply the copy's plan, and check both predictors serve.
@@ -23,7 +26,8 @@ import pytest
 from shipyard.e2e.cluster import (
     Kubectl, install_plan, port_forward, predictor_service, seldon_state, wait_for_predictors, wait_ready,
 )
-from shipyard.e2e.plan import Plan, plan_for
+from shipyard.e2e.artifacts import Probe, Unreachable, kind_plan
+from shipyard.e2e.plan import Plan
 from shipyard.e2e.predict import predict_when_ready, predicted_classes, probability_problems
 from shipyard.e2e.canary import pinned_version, start_canary
 from shipyard.e2e.scratch import scratch_copy
@@ -76,6 +80,12 @@ def test_stack_installs_in_plan_order_and_every_model_serves(deployed: Plan, e2e
                 check_predictor(kubectl, sdep, predictor["name"])
 
 
+def test_models_the_cluster_cannot_fetch_are_named(not_deployed: list[Unreachable]) -> None:
+    """A model left out is a skip that says which and why, never a pass."""
+    if not_deployed:
+        pytest.skip("not deployed on kind (artifact unreachable): " + "; ".join(u.describe() for u in not_deployed))
+
+
 def test_everything_the_plan_installs_becomes_ready(deployed: Plan, e2e_cluster: Kubectl) -> None:
     """Steps the engine does not wait for (a Flux Kustomization without
     `wait`) were applied without waiting; now every CRD, workload and Job of
@@ -84,7 +94,7 @@ def test_everything_the_plan_installs_becomes_ready(deployed: Plan, e2e_cluster:
 
 
 def test_canary_promotion_serves_both_predictors(deployed: Plan, e2e_cluster: Kubectl, e2e_settings: Any,
-                                                 tmp_path: Path) -> None:
+                                                 artifact_probe: Probe, tmp_path: Path) -> None:
     if importlib.util.find_spec("shipyard.cli.promote") is None:
         pytest.skip("`shipyard promote` is not in this checkout: the canary half needs "
                     f"`shipyard promote {CANARY_MODEL} --to <env> --canary {CANARY_PERCENT}`")
@@ -94,7 +104,8 @@ def test_canary_promotion_serves_both_predictors(deployed: Plan, e2e_cluster: Ku
     canary = start_canary(scratch, CANARY_MODEL, e2e_settings.environment, pinned_version(current.body),
                           CANARY_PERCENT, tmp_path, istio=cluster.istio)
 
-    plan = plan_for(Repository.load(scratch), e2e_settings.cluster, e2e_settings.engine)
+    plan, _gone = kind_plan(Repository.load(scratch), e2e_settings.cluster, e2e_settings.engine, artifact_probe,
+                            tmp_path)
     promoted = [o for o in seldon_deployments(plan) if o.name == CANARY_MODEL]
     assert len(promoted) == 1, "the promoted entry point does not deploy the model exactly once"
     predictors = promoted[0].body["spec"]["predictors"]

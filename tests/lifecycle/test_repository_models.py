@@ -34,7 +34,8 @@ def test_model_pins_pass_the_model_checks() -> None:
         if renderer.mirror:
             renderer.mirror.close()
     assert {t.environment for t in targets} == set(envs)
-    assert sum(o.kind == "SeldonDeployment" for t in targets for o in t.objects) == 3
+    served = {(t.environment, o.name) for t in targets for o in t.objects if o.kind == "SeldonDeployment"}
+    assert served == {(e, m) for e in envs for m in ("iris", "tabular-xgb")}
     findings = run_checks(CheckContext(targets=targets, repo=REPO), only)
     assert [(f.check, f.location, f.message) for f in findings] == []
 

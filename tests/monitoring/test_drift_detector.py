@@ -18,9 +18,10 @@ import json
 import re
 import shutil
 import subprocess
+import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -29,8 +30,10 @@ from shipyard.drift import metrics as drift_metrics
 from shipyard.drift.detector import JOB_SCRIPT
 from shipyard.drift.publish import publish_detector
 from shipyard.errors import ShipyardError
-from shipyard.monitoring.promtool import Promtool
+from shipyard.monitoring.prometheus import PrometheusError, query, query_number
+from shipyard.monitoring.promtool import Promtool, RuleFile, prometheus_rules, rule_groups
 from shipyard.repo import Repository
+from shipyard.serving.server import free_port
 from shipyard.serving.store import ModelStore
 
 pytestmark = pytest.mark.sidecar_env
@@ -73,7 +76,8 @@ def samples(drift_env: envs.SideEnv, tmp_path_factory: pytest.TempPathFactory) -
     rows = json.loads(held_out.read_text())
     shifted = [[a, b, c + 1.0, d + 0.4] for a, b, c, d in rows]
     (folder / "shifted.json").write_text(json.dumps(shifted))
-    return {"folder": folder, "train": train, "held_out": rows, "shifted": shifted}
+    reference = [[float(v) for v in line.split(",")[:4]] for line in train.read_text().splitlines()[1:]]
+    return {"folder": folder, "train": train, "held_out": rows, "shifted": shifted, "reference": reference}
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +150,13 @@ for name, argv in spec["cases"].items():
         except SystemExit as exc:
             code = exc.code
     out[name] = {"code": code, "stdout": stdout.getvalue(), "stderr": stderr.getvalue()}
+for name, case in spec.get("judge", {}).items():
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        text = job.judge(job.read_requests(job.Path(case["requests"]), "iris"), job.Path(case["detectors"]),
+                         case["versions"], deployment="iris", model="iris", min_instances=20, now=0.0,
+                         skip_unknown=True)
+    out[name] = {"stdout": text, "stderr": stderr.getvalue()}
 ref = np.array([[float(v) for v in r[:4]] for r in list(csv.reader(open(spec["train"])))[1:]], dtype=np.float32)
 for name, rows in spec["ks"].items():
     x = np.array(rows, dtype=np.float32)
@@ -173,13 +184,18 @@ def runs(drift_env: envs.SideEnv, samples: dict[str, Any], detectors: Path) -> d
     formats = write_log(folder / "formats", [cloud_event([], body=tensor), cloud_event([], predictor="canary", body=v2)])
     # batches of five instances in a JSON-lines log, as a sink that appends would keep them
     batches = write_log(folder / "shifted", [cloud_event(shifted[i:i + 5]) for i in range(0, len(shifted), 5)])
+    # the reference sample itself, as requests: the least drift there can be
+    reference = write_log(folder / "reference", [cloud_event(samples["reference"])])
     spec = {
         "train": str(samples["train"]),
+        "judge": {"canary_gone": {"requests": str(both), "detectors": str(detectors),
+                                  "versions": {"default": "1.0.0"}}},
         "cases": {
             "held_out": job_argv(plain, detectors),
             "two_predictors": job_argv(both, detectors, "--predictor-version", "canary=1.0.0"),
             "formats": job_argv(formats, detectors, "--predictor-version", "canary=1.0.0"),
             "shifted": job_argv(batches, detectors, "--out", str(folder / "metrics" / "drift.prom")),
+            "reference": job_argv(reference, detectors),
         },
         "ks": {"ks_held_out": held_out, "ks_shifted": shifted},
     }
@@ -221,6 +237,23 @@ def test_held_out_requests_are_not_drift(runs: dict[str, Any]) -> None:
         got = value(found, "shipyard_drift_p_value", **series, feature=feature)
         assert got == pytest.approx(want, rel=1e-4)
         assert got > 0.05 / 4, f"{feature}: p={got} on the held-out split"
+
+
+def test_the_reference_sample_itself_is_not_drift(runs: dict[str, Any]) -> None:
+    found = parse_metrics(runs["reference"]["stdout"])
+    assert value(found, "shipyard_drift_detected", predictor_name="default") == 0
+    assert value(found, "shipyard_drift_instances", predictor_name="default") == 120
+    for feature in FEATURES:  # the same sample on both sides: KS statistic 0, p-value 1
+        assert value(found, "shipyard_drift_p_value", predictor_name="default", feature=feature) == pytest.approx(1.0)
+
+
+def test_a_predictor_that_is_gone_is_left_out_not_fatal(runs: dict[str, Any]) -> None:
+    """Versions from Prometheus: the canary's requests are still in the logs' window after it was
+    removed; the stable predictor still gets its verdict."""
+    found = parse_metrics(runs["canary_gone"]["stdout"])
+    assert {ls["predictor_name"] for _, ls, _ in found} == {"default"}
+    assert value(found, "shipyard_drift_detected", predictor_name="default") == 0
+    assert "predictor 'canary', which Prometheus says serves no version now" in runs["canary_gone"]["stderr"]
 
 
 def test_shifted_requests_are_drift(runs: dict[str, Any]) -> None:
@@ -318,3 +351,96 @@ def test_published_detector_is_immutable(detectors: Path, tmp_path: Path) -> Non
         publish_detector(repo, store, "iris", "1.0.0", other)
     kept = tmp_path / "store" / "iris" / "drift" / "1.0.0" / "shipyard-drift.json"
     assert kept.read_bytes() == (detectors / "1.0.0" / "shipyard-drift.json").read_bytes()
+
+
+# --- the export, end to end: job.py -> a real Pushgateway -> a real Prometheus -> the alert ---------
+
+def _start(command: list[str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+
+
+def _wait(what: str, ready: Any, procs: list[subprocess.Popen[bytes]], logs: list[Path], seconds: float = 30) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        for proc, log in zip(procs, logs):
+            assert proc.poll() is None, log.read_text()
+        got = ready()
+        if got:
+            return got
+        assert time.monotonic() < deadline, f"{what} within {seconds:g} s: " + " ".join(l.read_text()[-800:] for l in logs)
+        time.sleep(0.3)
+
+
+@pytest.fixture(scope="module")
+def pushed_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Debian's Pushgateway (1.5.1) and Prometheus (2.42) on loopback: Prometheus scrapes the
+    Pushgateway every second with honor_labels (as prometheus-community/prometheus-pushgateway's
+    ServiceMonitor does) and evaluates iris' PrometheusRule as the operator writes it."""
+    pushgateway, server = shutil.which("prometheus-pushgateway"), shutil.which("prometheus")
+    if pushgateway is None or server is None:
+        pytest.skip("Debian's prometheus and prometheus-pushgateway packages are not installed "
+                    "(apt-get install prometheus=2.42.0+ds-5+deb12u1 prometheus-pushgateway=1.5.1-2+b5)")
+    folder = tmp_path_factory.mktemp("pushgateway")
+    push_port, prom_port = free_port(), free_port()
+    (groups,) = prometheus_rules(ROOT / "models" / "iris" / "monitoring" / "prometheusrule.yaml")
+    (folder / "rules.yaml").write_text(RuleFile(rule_groups(groups)).text)
+    (folder / "prometheus.yml").write_text(
+        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        f"rule_files: [{folder / 'rules.yaml'}]\n"
+        "scrape_configs:\n- job_name: pushgateway\n  honor_labels: true\n"
+        f"  static_configs:\n  - targets: ['127.0.0.1:{push_port}']\n")
+    logs = [folder / "pushgateway.log", folder / "prometheus.log"]
+    procs = [_start([pushgateway, f"--web.listen-address=127.0.0.1:{push_port}"], logs[0]),
+             _start([server, f"--config.file={folder / 'prometheus.yml'}", f"--storage.tsdb.path={folder / 'data'}",
+                     f"--web.listen-address=127.0.0.1:{prom_port}"], logs[1])]
+    url = f"http://127.0.0.1:{prom_port}"
+
+    def scraped() -> bool:
+        try:
+            return query_number(url, 'up{job="pushgateway"}') == 1.0
+        except PrometheusError:
+            return False
+
+    try:
+        _wait("Prometheus scraped the Pushgateway", scraped, procs, logs)
+        yield {"pushgateway": f"http://127.0.0.1:{push_port}", "prometheus": url, "procs": procs, "logs": logs}
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=10)
+
+
+def test_pushed_metrics_reach_prometheus_with_the_labels_the_alerts_use(
+        drift_env: envs.SideEnv, samples: dict[str, Any], detectors: Path, pushed_stack: dict[str, Any],
+        tmp_path: Path) -> None:
+    prom = pushed_stack["prometheus"]
+    shifted = write_log(tmp_path / "shifted", [cloud_event(samples["shifted"])])
+    done = run_job(drift_env, shifted, detectors, "--pushgateway", pushed_stack["pushgateway"])
+    assert done.returncode == 0, done.stderr
+
+    def drifted() -> list[Any]:
+        return query(prom, 'shipyard_drift_detected{model="iris"} == 1')
+
+    (sample,) = _wait("the pushed verdict in Prometheus", drifted, pushed_stack["procs"], pushed_stack["logs"])
+    # what tests/alerts.yaml's drift series say Prometheus stores: the push's job and grouping label
+    labels = {k: v for k, v in sample.labels.items() if k != "__name__"}
+    assert labels == {"job": "shipyard-drift", "deployment": "iris", "deployment_name": "iris", "model": "iris",
+                      "predictor_name": "default", "predictor_version": "1.0.0"}, labels
+    # the rule matches the real series: IrisDataDrift is pending (for: 5m), naming predictor and version
+    pending = _wait("IrisDataDrift pending", lambda: query(prom, 'ALERTS{alertname="IrisDataDrift"}'),
+                    pushed_stack["procs"], pushed_stack["logs"])
+    assert [(a.labels["alertstate"], a.labels["predictor_name"], a.labels["predictor_version"]) for a in pending] == \
+        [("pending", "default", "1.0.0")]
+    assert not query(prom, 'ALERTS{alertname="IrisDriftCheckMissing"}')
+
+    # the next run replaces the group: the same predictor, no drift now
+    held_out = write_log(tmp_path / "held-out", [cloud_event(samples["held_out"])])
+    done = run_job(drift_env, held_out, detectors, "--pushgateway", pushed_stack["pushgateway"])
+    assert done.returncode == 0, done.stderr
+    _wait("the new verdict in Prometheus", lambda: query(prom, 'shipyard_drift_detected{model="iris"} == 0'),
+          pushed_stack["procs"], pushed_stack["logs"])
+    _wait("IrisDataDrift gone", lambda: not query(prom, 'ALERTS{alertname="IrisDataDrift"}'),
+          pushed_stack["procs"], pushed_stack["logs"])
+    assert query_number(prom, 'count(shipyard_drift_detected{model="iris"})') == 1.0

@@ -22,6 +22,7 @@ def _install_module() -> ModuleType:
     spec = importlib.util.spec_from_file_location("shipyard_install", ROOT / "tools" / "install.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 

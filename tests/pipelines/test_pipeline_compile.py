@@ -50,13 +50,15 @@ def test_a_changed_pipeline_makes_the_committed_output_stale(kfp_env, tmp_path: 
 def test_steps_run_in_order_and_never_pip_install() -> None:
     spec = compiled()
     tasks = spec["root"]["dag"]["tasks"]
-    assert set(tasks) == {"load-data", "preprocess", "train", "evaluate", "register"}
+    assert set(tasks) == {"load-data", "preprocess", "train", "evaluate", "register", "drift-detector"}
     after = {name: set(task.get("dependentTasks", [])) for name, task in tasks.items()}
     assert after["preprocess"] == {"load-data"}
     assert after["train"] == {"preprocess"}
     assert after["evaluate"] == {"preprocess", "train"}
     assert after["register"] == {"evaluate", "train"}
+    assert after["drift-detector"] == {"preprocess", "register"}  # the training rows, once the version is registered
     assert not tasks["register"].get("cachingOptions", {}).get("enableCache")  # side effects: never cached
+    assert not tasks["drift-detector"].get("cachingOptions", {}).get("enableCache")
     assert tasks["train"]["cachingOptions"]["enableCache"] is True
     for name, executor in spec["deploymentSpec"]["executors"].items():
         container = executor["container"]

@@ -2,12 +2,14 @@
 MLServer 1.3.5 with mlserver-mlflow 1.3.5 (seldonio/mlserver:1.3.5-mlflow's
 runtime, mlserver_mlflow.MLflowRuntime) from .venv-mlflow, loading the
 MLmodel folder MLflow logged to the loopback S3 store, fetched with rclone
-and checked against the registered sha256 (of MLmodel). Predictions over
+and checked against the registered sha256 (the folder digest of every file). Predictions over
 REST and gRPC (MLServer's own stubs) equal the model's own."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -19,6 +21,7 @@ from mlflow_loopback import MlflowStack
 
 from shipyard.envs import SideEnv
 from shipyard.errors import ShipyardError
+from shipyard.serving.folder_digest import folder_sha256
 from shipyard.serving.mlserver import MLServerServer
 from shipyard.serving.runtimes import runtime_for
 from shipyard.serving.server import RUNTIME_DIR, pick_ports
@@ -63,15 +66,52 @@ def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def test_registered_sha256_is_mlmodels(logged: dict[str, Any], stack_env: MlflowStack, registry_repo: Any) -> None:
+SHELL_DIGEST = "cd \"$1\" && find . -type f -printf '%P\\0' | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum"
+
+
+def test_registered_sha256_covers_the_whole_folder(logged: dict[str, Any], stack_env: MlflowStack, registry_repo: Any,
+                                                  tmp_path: Path) -> None:
+    """MLFLOW_SERVER's sha256 is the folder digest (every file MLmodel can
+    name), the one docs/registry.md's shell line recomputes; serve refuses a
+    copy whose model.pkl changed under an unchanged MLmodel."""
     _as_mlflow_server(registry_repo)
     assert registry_repo.shipyard("register", "iris", "--from-mlflow", f"models:/iris/{logged['version']}",
                                   "--version", "2.0.0").code == 0
     entry = next(v for v in yaml.safe_load(registry_repo.read("models/iris/model.yaml"))["spec"]["versions"]
                  if v["version"] == "2.0.0")
     folder = stack_env.s3_root / "shipyard-models" / "mlflow" / logged["experimentId"] / logged["runId"] / "artifacts" / "model"
-    import hashlib
-    assert entry["sha256"] == hashlib.sha256((folder / "MLmodel").read_bytes()).hexdigest()
+    shell = subprocess.run(["bash", "-c", SHELL_DIGEST, "_", str(folder)], capture_output=True, text=True, check=True)
+    assert entry["sha256"] == folder_sha256(folder) == shell.stdout.split()[0]
+    assert entry["sha256"] != hashlib.sha256((folder / "MLmodel").read_bytes()).hexdigest()
+    assert prepare(registry_repo.root, "iris", "2.0.0").artifact.verified  # fetched from the bucket and checked
+
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    assert prepare(registry_repo.root, "iris", "2.0.0", model_dir=copy).artifact.verified
+    (copy / "model.pkl").write_bytes((copy / "model.pkl").read_bytes() + b"\0")
+    with pytest.raises(ShipyardError) as caught:
+        prepare(registry_repo.root, "iris", "2.0.0", model_dir=copy)
+    assert caught.value.check == "SY912" and f"the folder {copy} (every file) has sha256" in caught.value.message
+    assert "refusing to serve it" in caught.value.message
+
+
+def test_a_changed_object_in_the_bucket_is_refused_on_fetch(logged: dict[str, Any], stack_env: MlflowStack,
+                                                            registry_repo: Any) -> None:
+    """model.pkl replaced in the store behind MLflow's back (MLmodel
+    unchanged): `shipyard serve`'s fetch refuses it and keeps nothing."""
+    _as_mlflow_server(registry_repo)
+    assert registry_repo.shipyard("register", "iris", "--from-mlflow", f"models:/iris/{logged['version']}",
+                                  "--version", "2.0.0").code == 0
+    folder = stack_env.s3_root / "shipyard-models" / "mlflow" / logged["experimentId"] / logged["runId"] / "artifacts" / "model"
+    original = (folder / "model.pkl").read_bytes()
+    try:
+        (folder / "model.pkl").write_bytes(original + b"\0")
+        with pytest.raises(ShipyardError) as caught:
+            prepare(registry_repo.root, "iris", "2.0.0")
+    finally:
+        (folder / "model.pkl").write_bytes(original)
+    assert caught.value.check == "SY912" and "(every file) has sha256" in caught.value.message
+    assert not (registry_repo.root / ".shipyard-cache" / "artifacts" / "iris" / "2.0.0").exists()
 
 
 def test_mlflow_model_over_rest_and_grpc(served: MLServerServer, mlflow_env: SideEnv) -> None:

@@ -397,6 +397,7 @@ def test_the_iris_model_would_not_meet_restricted(rendered: list[RenderedTarget]
         return None
 
     findings = _run(_with(kind, tighten))
-    assert {(f.object.kind, f.object.name) for f in findings} == {("SeldonDeployment", "iris")}
-    assert all(f.file == "models/iris/deploy/seldondeployment.yaml" and f.line > 1 for f in findings)
+    assert {(f.object.kind, f.object.name) for f in findings} == {("SeldonDeployment", "iris"),
+                                                                   ("SeldonDeployment", "tabular-xgb")}
+    assert all(f.file == f"models/{f.object.name}/deploy/seldondeployment.yaml" and f.line > 1 for f in findings)
     assert any("componentSpecs[0]" in f.message for f in findings)

@@ -835,7 +835,7 @@ _ENTRIES = (
         raised_in=("cli.e2e", "cli.pipeline", "cli.register", "cli.rollout", "cli.status", "e2e.canary", "e2e.plan",
             "e2e.predict", "e2e.scratch", "errors", "git", "lifecycle.apply", "lifecycle.guards",
             "lifecycle.pin_edit", "lifecycle.promote", "lifecycle.register", "lifecycle.rollback",
-            "lifecycle.rollout", "load", "models.spec", "monitoring.promtool", "pipelines", "render.engine",
+            "lifecycle.rollout", "load", "models.spec", "monitoring.prometheus", "monitoring.promtool", "pipelines", "render.engine",
             "render.run", "repo",
             "scaffold.cluster", "scaffold.common", "scaffold.init", "scaffold.model", "schemas.kubernetes",
             "serving.publish", "serving.runtimes", "serving.store", "mlflow.reference", "mlflow.importer", "cli.mlflow", "drift.detector", "drift.publish", "drift.release", "schemas.installed")),
@@ -895,7 +895,8 @@ _ENTRIES = (
         "holds is refused for the same reason: artifacts are immutable.",
         "Download the registered artifact again, or register (and publish) the version anew; for a store, "
         "check its endpoint and credentials (docs/registry.md).",
-        raised_in=("serving.artifact", "serving.fetch", "serving.publish", "serving.rclone", "mlflow.importer", "drift.publish")),
+        raised_in=("serving.artifact", "serving.fetch", "serving.folder_digest", "serving.publish", "serving.rclone",
+                   "mlflow.importer", "drift.publish")),
     _id("SY913", Family.ENVIRONMENT,
         "Model server failed",
         "A port is taken, or the model server (the seldon-core microservice, or MLServer for protocol v2) stopped.",

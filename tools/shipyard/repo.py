@@ -47,6 +47,7 @@ class ModelStoreSettings:
 
 
 MLFLOW_KEYS = ("trackingUri", "artifactsDestination", "aliases")
+PROMETHEUS_KEYS = ("url", "environments")
 
 
 @dataclass(frozen=True)
@@ -142,17 +143,55 @@ class Settings:
 
     @property
     def prometheus_url(self) -> str | None:
-        """prometheus.url: the Prometheus `shipyard rollout --analyze` asks
-        (None when the section is absent; --prometheus-url and
-        SHIPYARD_PROMETHEUS_URL take precedence, shipyard.lifecycle.rollout)."""
+        """prometheus.url: the Prometheus of every environment that names no
+        other (None when there is none)."""
+        return self.prometheus_url_for(None)
+
+    def prometheus_url_for(self, environment: str | None) -> str | None:
+        """The Prometheus `shipyard rollout --env ENV --analyze` asks about
+        ``environment``: prometheus.environments.<env>, else prometheus.url;
+        None when shipyard.yaml names neither (--prometheus-url and
+        SHIPYARD_PROMETHEUS_URL take precedence over both,
+        shipyard.monitoring.prometheus.prometheus_url). Each environment
+        usually has a Prometheus of its own, in its own cluster; one URL for
+        all is the form for a single Prometheus that sees every cluster."""
         if "prometheus" not in self.data:
             return None
-        example = "write it like prometheus: {url: http://prometheus.monitoring:9090}"
-        value, line = self._mapping_setting("prometheus", ("url",), example, "its one setting is url")
-        url = value.get("url")
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise ShipyardError(f"prometheus.url must be an http:// or https:// URL, not {url!r}", file=self.file,
-                                line=self.line("prometheus", "url") or line, hint=example, check=ids.USAGE)
+        example = ("write it like prometheus: {url: http://prometheus.monitoring:9090}, or per environment "
+                   "prometheus: {environments: {staging: https://prometheus.staging.example.com, ...}}")
+        value, line = self._mapping_setting("prometheus", PROMETHEUS_KEYS, example,
+                                            f"prometheus settings are: {', '.join(PROMETHEUS_KEYS)}")
+        default = self._prometheus_url(value.get("url"), ("prometheus", "url"), line, example)
+        per_env = value.get("environments")
+        if per_env is None:
+            if default is None:
+                raise ShipyardError("prometheus names no url and no environments", file=self.file, line=line,
+                                    hint=example, check=ids.USAGE)
+            return default
+        env_line = self.line("prometheus", "environments") or line
+        if not isinstance(per_env, dict) or not per_env:
+            raise ShipyardError(f"prometheus.environments must map environments to URLs, not {per_env!r}",
+                                file=self.file, line=env_line, hint=example, check=ids.USAGE)
+        urls = {str(env): self._prometheus_url(url, ("prometheus", "environments", str(env)), env_line, example)
+                for env, url in per_env.items()}
+        if environment is not None and environment in urls:
+            return urls[environment]
+        return default
+
+    def prometheus_environments(self) -> dict[str, int | None]:
+        """The environments prometheus.environments names, with their lines."""
+        section = self.data.get("prometheus")
+        per_env = section.get("environments") if isinstance(section, dict) else None
+        if not isinstance(per_env, dict):
+            return {}
+        return {str(env): self.line("prometheus", "environments", str(env)) for env in per_env}
+
+    def _prometheus_url(self, url: Any, path: tuple[str, ...], line: int | None, example: str) -> str | None:
+        if url is None:
+            return None
+        if not isinstance(url, str) or not url.strip().startswith(("http://", "https://")):
+            raise ShipyardError(f"{'.'.join(path)} must be an http:// or https:// URL, not {url!r}", file=self.file,
+                                line=self.line(*path) or line, hint=example, check=ids.USAGE)
         return url.strip()
 
     @property

@@ -174,7 +174,45 @@ def _targets_for_path(repo: Repository, raw: str, cwd: Path | None) -> list[Targ
     if Path(single.path).is_absolute():
         return [single]
     named = settings_targets(repo, single.path)
+    if named is None:
+        named = alert_test_targets(repo, single)
     return [single] if named is None else named
+
+
+def alert_test_targets(repo: Repository, single: TargetSpec) -> list[TargetSpec] | None:
+    """A promtool unit-test file (``rule_files`` and ``tests`` at the top,
+    models/<m>/monitoring/tests/ by convention, docs/monitoring.md) is not a
+    Kubernetes object: it stands for the PrometheusRule manifests its
+    rule_files name, which are validated (SY317's `promtool check rules`
+    included). Its cases run with `promtool test rules`, through
+    `python -m shipyard.monitoring.promtool test FILE` and the test suite.
+    None for any other file."""
+    from shipyard.load import load_documents, read_text
+
+    path = repo.root / single.path
+    if single.kind != "file" or path.suffix not in (".yaml", ".yml"):
+        return None
+    try:
+        text = read_text(path, single.path)
+        # a manifest is not read twice (a large file's load is most of its check)
+        documents = load_documents(text, single.path) if "rule_files" in text else []
+    except ShipyardError:
+        return None  # not readable YAML: the file's own target reports it
+    body = documents[0][0] if len(documents) == 1 else None
+    if not (isinstance(body, dict) and "apiVersion" not in body and "kind" not in body
+            and isinstance(body.get("rule_files"), list) and "tests" in body):
+        return None
+    specs: list[TargetSpec] = []
+    for name in body["rule_files"]:
+        rule_file = (path.parent / str(name)).resolve()
+        if not rule_file.is_file() or not rule_file.is_relative_to(repo.root):
+            raise ShipyardError(f"rule_files names {name}, which is no file of the repository", file=single.path,
+                                hint="rule_files of an alert test name the PrometheusRule manifests it tests, "
+                                     "relative to the test file")
+        spec = target_for_path(repo, str(rule_file))
+        if spec not in specs:
+            specs.append(spec)
+    return specs
 
 
 def render_target(renderer: Renderer, spec: TargetSpec) -> RenderedTarget:

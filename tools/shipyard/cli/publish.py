@@ -1,7 +1,9 @@
 """Publish a trained artifact to the model store, for `shipyard register`.
 
-Uploads FILE as <store>/<model>/<version>/model.joblib (the folder Seldon's
-SKLEARN_SERVER loads) and prints the modelUri and sha256 to register. The
+Uploads FILE to <store>/<model>/<version>/ under the name the model's
+runtime loads (model.yaml's serving: model.joblib for SKLEARN_SERVER;
+model.json, model.ubj or model.bst for XGBOOST_SERVER under protocol v2)
+and prints the modelUri and sha256 to register. The
 store is --store, else $SHIPYARD_MODEL_STORE, else modelStore.uri in
 shipyard.yaml: s3://bucket[/prefix], gs://bucket[/prefix], or a local
 folder. s3:// and gs:// are written with rclone (.venv-rclone, built on
@@ -14,6 +16,7 @@ Examples:
   shipyard register iris --version 1.1.0 --sha256 <hex> --metrics m.json \\
       --uri s3://shipyard-models/iris/1.1.0    # what publish printed
   shipyard publish iris --version 1.1.0 --from model.joblib --format json
+  shipyard publish tabular-xgb --version 1.1.0 --from out/model  # model.json
   SHIPYARD_MODEL_STORE=/srv/models shipyard publish iris --version 1.1.0 \\
       --from model.joblib                      # a local folder store
 """
@@ -39,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="the model (a folder under models/)")
     parser.add_argument("--version", required=True, help="the new version id, e.g. 1.1.0")
     parser.add_argument("--from", dest="source", type=Path, required=True, metavar="FILE",
-                        help="the artifact: model.joblib, or a folder holding only model.joblib")
+                        help="the artifact the model's runtime loads (model.joblib, model.json, ...), "
+                             "or a folder holding only that file")
     parser.add_argument("--store", help="the store (default: $SHIPYARD_MODEL_STORE, else modelStore.uri in shipyard.yaml)")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     add_repo_argument(parser)

@@ -14,8 +14,8 @@ from shipyard import ids
 from shipyard.cli.change_options import add_change_arguments, repository, run_change
 from shipyard.errors import ShipyardError
 from shipyard.lifecycle.analysis import table
-from shipyard.lifecycle.rollout import Analyzed, analyze, plan_analyzed, plan_rollout, prometheus_url
-from shipyard.monitoring.prometheus import query_number
+from shipyard.lifecycle.rollout import Analyzed, analyze, plan_analyzed, plan_rollout
+from shipyard.monitoring.prometheus import prometheus_url, query_number
 
 NAME = "rollout"
 HELP = "finish, abort or analyze a running canary"
@@ -32,7 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="compare the canary with the stable version on Prometheus (model.yaml spec.analysis) and "
                            "step its traffic, finish or abort it; exit 75 when it must wait for more traffic")
     parser.add_argument("--prometheus-url", metavar="URL",
-                        help="Prometheus' base URL (default: SHIPYARD_PROMETHEUS_URL, then shipyard.yaml prometheus.url)")
+                        help="Prometheus' base URL (default: SHIPYARD_PROMETHEUS_URL, then shipyard.yaml "
+                             "prometheus.environments.ENV, then prometheus.url)")
     add_change_arguments(parser)
 
 
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
             raise ShipyardError("--prometheus-url goes with --analyze", check=ids.USAGE)
         return run_change(args, lambda repo: plan_rollout(repo, args.model, args.env, finish=args.finish))
     repo = repository(args)
-    url = prometheus_url(repo, args.prometheus_url)
+    url = prometheus_url(repo, args.prometheus_url, args.env)
     analyzed = analyze(repo, args.model, args.env, lambda expr: query_number(url, expr), source=url)
     if analyzed.decision.action == "wait":
         _print_wait(analyzed, args.format)

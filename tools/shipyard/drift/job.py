@@ -9,9 +9,14 @@ Input, --requests DIR: the requests seldon-core 1.17.1's request logger
 posted (executor/logger/worker.go sendCloudEvent: one CloudEvent per
 request, type io.seldon.serving.inference.request, extensions
 inferenceservicename = the SeldonDeployment, endpoint = the predictor,
-namespace, modelid, requestid, protocol; data = the request body), each kept
-in the CloudEvents JSON format: a ``*.json`` file holding one event, or a
-``*.jsonl`` file holding one event per line, in any sub-folder. Responses
+namespace, modelid, requestid, protocol; data = the request body). The
+executor POSTs each in the HTTP binary content mode (attributes as ce-*
+headers, the body as it was sent) to the predictor's ``graph.logger.url``;
+the sink there (sink.py beside this file; models/<m>/monitoring/
+request-sink.yaml) keeps them in the CloudEvents JSON format, which is what
+is read here: a ``*.json`` file holding one event, or a ``*.jsonl`` file
+holding one event per line, in any sub-folder (the sink writes batches,
+``<predictor>/<day>/<time>-<sink>-<n>.jsonl``). Responses
 and feedback events, and events of other deployments, are skipped. A body is
 a Seldon protocol message (``data.ndarray``, ``data.tensor``, with optional
 ``data.names``) or an Open Inference (V2) request (``inputs``).
@@ -35,10 +40,16 @@ where <labels> are deployment_name, predictor_name, predictor_version (the
 executor's own label names and values, so drift joins its request metrics)
 and model. Every predictor of a known version gets its instance count and
 run time, also with no requests logged; one with fewer than
---min-instances instances gets no verdict on too little data. --pushgateway URL also PUTs
-the metrics to a Prometheus Pushgateway (grouping job=shipyard-drift,
-deployment=<name>), replacing the previous run's. Bad input: a message on
-stderr naming the file and line, exit status 2, no metrics file written.
+--min-instances instances gets no verdict on too little data. With
+--prometheus, a predictor that has logged requests but serves no version now
+(a canary removed within the logs' window) is left out with a warning.
+
+A CronJob's pod cannot be scraped (it is gone before Prometheus comes), so
+--pushgateway URL PUTs the metrics to a Prometheus Pushgateway (grouping
+job=shipyard-drift, deployment=<name>), replacing the previous run's; the
+Pushgateway keeps them, and Prometheus scrapes it with honorLabels, so the
+series keep these labels. Bad input: a message on stderr naming the file and
+line, exit status 2, no metrics file written.
 """
 
 from __future__ import annotations
@@ -215,12 +226,20 @@ METRICS = {
 
 
 def judge(batches: dict[str, Batch], detectors: Path, versions: dict[str, str], *, deployment: str, model: str,
-          min_instances: int, now: float) -> str:
-    """The metrics text of one run."""
+          min_instances: int, now: float, skip_unknown: bool = False) -> str:
+    """The metrics text of one run. A predictor with logged requests and no
+    known version is an error, unless ``skip_unknown`` (versions read from
+    Prometheus): then it is a predictor that is gone -- a canary finished or
+    aborted within the logs' window -- and is left out with a warning, so the
+    other predictors still get their verdict."""
     samples: dict[str, list[str]] = {name: [] for name in METRICS}
     for predictor in sorted(set(batches) | set(versions)):
         batch = batches.get(predictor) or Batch(predictor)
         version = versions.get(predictor)
+        if version is None and skip_unknown:
+            print(f"warning: {len(batch.rows)} logged instances of predictor {predictor!r}, which Prometheus "
+                  "says serves no version now (removed?); not judged", file=sys.stderr)
+            continue
         if version is None:
             raise BadInput(f"requests logged for predictor {predictor!r}, whose version is unknown: "
                            f"pass --predictor-version {predictor}=<version>")
@@ -236,6 +255,8 @@ def judge(batches: dict[str, Batch], detectors: Path, versions: dict[str, str], 
         except (OSError, ValueError):
             raise BadInput(f"{folder}: no drift detector for {model} {version} ({METADATA_FILE} missing or "
                            "unreadable); build it with `shipyard drift build`") from None
+        if not isinstance(meta, dict) or not isinstance(meta.get("features"), list):
+            raise BadInput(f"{folder / METADATA_FILE}: names no features; rebuild it with `shipyard drift build`")
         features = [str(f) for f in meta["features"]]
         rows = batch.rows
         if batch.names is not None:
@@ -318,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise BadInput(f"cannot read the versions of {args.deployment} from {args.prometheus}: {exc}") from None
         batches = read_requests(args.requests, args.deployment)
         text = judge(batches, args.detectors, versions, deployment=args.deployment, model=args.model,
-                     min_instances=args.min_instances, now=time.time())
+                     min_instances=args.min_instances, now=time.time(), skip_unknown=bool(args.prometheus))
     except BadInput as exc:
         _fail(str(exc))
     if args.out:

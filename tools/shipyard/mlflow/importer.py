@@ -12,10 +12,12 @@ through the one writer of model.yaml (shipyard.lifecycle.register):
   through the run's artifact URI; s3:// and gs:// are kept. Anything else
   (a local path, dbfs:/, an unknown destination) is refused: a pod could
   not download it;
-- sha256: of the file the model's runtime loads from that folder (MLmodel
-  for MLFLOW_SERVER, the same rule `shipyard serve` verifies), downloaded
-  with rclone as the storage initializer does, which also proves the
-  cluster's URI holds the model;
+- sha256: of the file the model's runtime loads from that folder
+  (model.joblib for SKLEARN_SERVER), or for MLFLOW_SERVER the folder digest
+  of every file in it (shipyard.serving.folder_digest; MLmodel names the
+  files it loads), the same rule `shipyard serve` verifies; downloaded with
+  rclone as the storage initializer does, which also proves the cluster's
+  URI holds the model;
 - metrics: the run's latest metric values; created: the model version's
   creation time; pipelineRun, evaluation and the version id from the tags
   the iris pipeline writes (shipyard.pipelineRun, shipyard.dataset,
@@ -145,9 +147,11 @@ def read_version(rest: MlflowRest, ref: ModelReference, destination: str | None)
 
 def artifact_sha256(repo: Repository, model: str, uri: str, *, environ: Mapping[str, str] | None = None,
                     log: Callable[[str], None] | None = None) -> tuple[str, str]:
-    """(file name, sha256) of the file the model's runtime loads from ``uri``,
-    downloaded the way the storage initializer downloads it."""
-    from shipyard.serving.artifact import sha256_file
+    """(file name, sha256) of what the model's runtime loads from ``uri``,
+    downloaded the way the storage initializer downloads it: the file it
+    loads, or for MLFLOW_SERVER the whole folder (shipyard.serving.folder_digest),
+    since MLmodel names the other files it loads."""
+    from shipyard.serving.folder_digest import registered_digest
     from shipyard.serving.rclone import rclone_for
 
     spec = load_model(repo, model)
@@ -159,7 +163,7 @@ def artifact_sha256(repo: Repository, model: str, uri: str, *, environ: Mapping[
         rclone.download_folder(uri, staging)
         for name in names:
             if (staging / name).is_file():
-                return name, sha256_file(staging / name)
+                return name, registered_digest(staging, staging / name, serving.get("implementation"))
         found = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file())
         impl = serving.get("implementation") or "SKLEARN_SERVER"
         raise ShipyardError(

@@ -9,7 +9,9 @@ spec.drift, the drift check's metrics (shipyard.drift.metrics).
 
 Each dashboard is a ConfigMap in the convention of kube-prometheus-stack's
 Grafana sidecar (label ``grafana_dashboard: "1"``, the JSON under
-``data.<model>.json``), written to models/<model>/monitoring/dashboard.yaml,
+``data.<model>.json``; the chart's values.yaml grafana.sidecar.dashboards
+label/labelValue, and searchNamespace: ALL since 45.12, so the ConfigMap
+can live in the model's namespace), written to models/<model>/monitoring/dashboard.yaml,
 which the monitoring kustomization lists. ``shipyard dashboards`` rewrites
 them; ``--check`` (and a test) fails while a committed one is stale.
 """
@@ -176,7 +178,8 @@ def dashboard_text(model: Model) -> str:
         f"# The Grafana dashboard of {model.name}, generated from {model.rel} by\n"
         "# `shipyard dashboards` (do not edit: a test fails while it is stale).\n"
         "# kube-prometheus-stack's Grafana sidecar loads every ConfigMap labelled\n"
-        "# grafana_dashboard: \"1\" (in namespace models: sidecar.dashboards.searchNamespace).\n"
+        "# grafana_dashboard: \"1\" in the namespaces grafana.sidecar.dashboards.searchNamespace\n"
+        "# names: ALL by default since chart 45.12, so this one in the model's namespace too.\n"
         "apiVersion: v1\n"
         "kind: ConfigMap\n"
         "metadata:\n"

@@ -20,16 +20,22 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import socket
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
+from shipyard import ids
 from shipyard.errors import ShipyardError
 
+if TYPE_CHECKING:
+    from shipyard.repo import Repository
+
 QUERY_PATH = "/api/v1/query"
+URL_VARIABLE = "SHIPYARD_PROMETHEUS_URL"
 DEFAULT_TIMEOUT = 10.0
 CHECK: Final = "SY519"
 
@@ -44,6 +50,38 @@ class Sample:
 
     labels: dict[str, str]
     value: float  # NaN as Prometheus writes it ("NaN"), +Inf/-Inf likewise
+
+
+def prometheus_url(repo: Repository, given: str | None, environment: str | None = None) -> str:
+    """Where the Prometheus of ``environment`` is: --prometheus-url, else
+    $SHIPYARD_PROMETHEUS_URL, else shipyard.yaml prometheus.environments.<env>,
+    else prometheus.url. The first two name one server for the whole run, as
+    a person or a workflow that knows better says; the file keeps one per
+    environment, because each environment's cluster usually runs its own."""
+    for value, origin in ((given, "--prometheus-url"), (os.environ.get(URL_VARIABLE), URL_VARIABLE)):
+        if value:
+            if not value.startswith(("http://", "https://")):
+                raise ShipyardError(f"{origin} must be an http:// or https:// URL, not {value!r}", check=ids.USAGE)
+            return value
+    settings = repo.settings
+    configured = settings.prometheus_url_for(environment)
+    known = repo.environments()
+    for named, line in settings.prometheus_environments().items():
+        if named not in known:
+            raise ShipyardError(f"prometheus.environments names {named!r}, which is no environment",
+                                file=settings.file, line=line,
+                                hint=f"the environments are {', '.join(known) or 'none (no overlays/<env>/)'}",
+                                check=ids.USAGE)
+    if configured:
+        return configured
+    if settings.prometheus_environments():
+        raise ShipyardError(f"shipyard.yaml names no Prometheus for {environment}",
+                            file=settings.file, line=settings.line("prometheus"),
+                            hint=f"add {environment}: URL under prometheus.environments, or a prometheus.url for "
+                                 "every other environment", check=ids.USAGE)
+    raise ShipyardError("canary analysis needs Prometheus, and none is named",
+                        hint=f"pass --prometheus-url URL, set {URL_VARIABLE}, or write prometheus: {{url: ...}} "
+                             "in shipyard.yaml", check=ids.USAGE)
 
 
 def _error(message: str, hint: str) -> PrometheusError:

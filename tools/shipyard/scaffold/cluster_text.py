@@ -175,6 +175,9 @@ spec:
   - {{group: batch, kind: CronJob}}
   - {{group: networking.k8s.io, kind: NetworkPolicy}}
   - {{group: "", kind: ConfigMap}}
+  # The request-log sink the predictors' graph.logger posts to (request-sink.yaml).
+  - {{group: apps, kind: Deployment}}
+  - {{group: "", kind: Service}}
 """
 
 

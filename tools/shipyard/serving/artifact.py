@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlparse
 
 from shipyard import ids
 from shipyard.errors import ShipyardError
+from shipyard.serving.folder_digest import digest_subject, registered_digest
 from shipyard.serving.registry import RegisteredVersion
 from shipyard.serving.runtimes import RUNTIMES, Runtime, artifact_in, names_text
 from shipyard.serving.store import remote_scheme
@@ -92,7 +93,7 @@ def verify(folder: Path, entry: RegisteredVersion, *, allow_unverified: bool = F
         )
     artifact = found
     try:
-        actual = sha256_file(artifact)
+        actual = registered_digest(folder, artifact, runtime.implementation)
     except OSError as exc:
         raise ShipyardError(f"cannot read {artifact}: {exc.strerror}", check=ids.ARTIFACT_UNUSABLE) from None
     if entry.sha256 is None:
@@ -106,7 +107,8 @@ def verify(folder: Path, entry: RegisteredVersion, *, allow_unverified: bool = F
         return VerifiedArtifact(folder=folder, sha256=actual, verified=False, file=artifact)
     if actual != entry.sha256:
         raise ShipyardError(
-            f"{artifact} has sha256 {actual}, but {entry.sha256} is registered for {where}; refusing to serve it",
+            f"{digest_subject(str(folder), artifact.name, runtime.implementation)} has sha256 {actual}, but "
+            f"{entry.sha256} is registered for {where}; refusing to serve it",
             file=entry.file, line=entry.line,
             hint="the artifact changed after registration: restore the registered file or register a new version",
             check=ids.ARTIFACT_UNUSABLE,

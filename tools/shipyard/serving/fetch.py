@@ -23,7 +23,8 @@ from typing import Callable, Mapping
 from shipyard import ids
 from shipyard.errors import ShipyardError
 from shipyard.repo import ModelStoreSettings
-from shipyard.serving.artifact import SKLEARN_SELDON, VerifiedArtifact, sha256_file
+from shipyard.serving.artifact import SKLEARN_SELDON, VerifiedArtifact
+from shipyard.serving.folder_digest import digest_subject, registered_digest
 from shipyard.serving.rclone import rclone_for
 from shipyard.serving.registry import RegisteredVersion
 from shipyard.serving.runtimes import Runtime, artifact_in, names_text
@@ -56,7 +57,8 @@ def fetch(root: Path, entry: RegisteredVersion, store: ModelStoreSettings | None
             hint="register it with --sha256 if you know the digest, or pass --allow-unverified")
     folder = cache_folder(root, entry)
     cached = artifact_in(folder, runtime) if folder.is_dir() else None
-    if entry.sha256 is not None and cached is not None and sha256_file(cached) == entry.sha256:
+    if entry.sha256 is not None and cached is not None \
+            and registered_digest(folder, cached, runtime.implementation) == entry.sha256:
         return Fetched(VerifiedArtifact(folder, entry.sha256, verified=True, file=cached), entry.model_uri, downloaded=False)
     rclone = rclone_for(entry.model_uri, store, writing=False, log=log, environ=environ)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -71,10 +73,11 @@ def fetch(root: Path, entry: RegisteredVersion, store: ModelStoreSettings | None
                 + (f" (it holds {', '.join(found[:5])})" if found else " (nothing is there)"),
                 file=entry.file, line=entry.line, check=ids.ARTIFACT_UNUSABLE,
                 hint="publish the version first (shipyard publish), or fix modelUri: it names the version's folder")
-        actual = sha256_file(artifact)
+        actual = registered_digest(staging, artifact, runtime.implementation)
         if entry.sha256 is not None and actual != entry.sha256:
             raise ShipyardError(
-                f"{entry.model_uri}/{artifact.name} has sha256 {actual}, but {entry.sha256} is registered for {where}; "
+                f"{digest_subject(entry.model_uri, artifact.name, runtime.implementation)} has sha256 {actual}, "
+                f"but {entry.sha256} is registered for {where}; "
                 "refusing to serve it",
                 file=entry.file, line=entry.line, check=ids.ARTIFACT_UNUSABLE,
                 hint="the object in the store changed after registration: restore the registered artifact there, "

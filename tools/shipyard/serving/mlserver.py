@@ -37,6 +37,7 @@ from typing import Callable
 
 from shipyard.envs import SideEnv
 from shipyard.serving.runtimes import Runtime
+from shipyard.serving.folder_digest import covers_folder
 from shipyard.serving.server import HOST, RUNTIME_DIR, Ports, ProcessServer, _http_ok
 
 MODEL_VERSION = "v1"  # the operator's MLSERVER_MODEL_VERSION
@@ -117,6 +118,8 @@ class MLServerServer(ProcessServer):
             command += ["--artifact", self.artifact]
         if self.sha256:
             command += ["--sha256", self.sha256]
+            if covers_folder(self.runtime.implementation):
+                command.append("--folder-digest")
         return command
 
     def start(self, timeout: float = START_TIMEOUT_SECONDS) -> float:

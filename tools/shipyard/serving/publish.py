@@ -1,10 +1,13 @@
 """Publish a trained artifact to the model store, immutably.
 
-Version V of model M goes to ``<store>/<M>/<V>/model.joblib`` (the folder
-layout Seldon's SKLEARN_SERVER loads; for an XGBOOST_SERVER model the file
-keeps its name, model.bst, model.json or model.ubj, since xgboost reads the
-format from it), and ``<store>/<M>/<V>`` is the modelUri to register with
-the artifact's sha256. The folder of a version
+Version V of model M goes to ``<store>/<M>/<V>/<file>``, where ``<file>`` is
+the artifact the model's runtime loads (shipyard.serving.runtimes, by the
+serving section's implementation and protocol): model.joblib for
+SKLEARN_SERVER; model.bst, model.json or model.ubj for XGBOOST_SERVER under
+protocol v2 (MLServer's XGBoost runtime; xgboost reads the format from the
+name, so the file keeps its own); model.bst for XGBOOST_SERVER under the
+Seldon protocol. ``<store>/<M>/<V>`` is the modelUri to register with the
+artifact's sha256. The folder of a version
 is what a cluster's storage initializer downloads, so it never changes
 once written:
 
@@ -15,10 +18,11 @@ once written:
   refused, even when the object has gone from the store.
 
 Everything that can be judged without the store is judged first (the
-model exists, the version is a valid id, the URI carries no credential and
-passes model.yaml's own modelUri rules), so a refusal never leaves an
-orphan object behind. Remote stores are written with rclone
-(shipyard.serving.rclone), local ones with an atomic copy.
+model exists, the version is a valid id, the artifact is one the runtime
+loads, the URI carries no credential and passes model.yaml's own modelUri
+rules), so a refusal never leaves an orphan object behind. Remote stores
+are written with rclone (shipyard.serving.rclone), local ones with an
+atomic copy.
 """
 
 from __future__ import annotations
@@ -39,9 +43,10 @@ from shipyard.repo import Repository
 from shipyard.serving.artifact import JOBLIB_FILE, sha256_file
 from shipyard.serving.rclone import rclone_for
 from shipyard.serving.registry import registered_versions, serving_section
+from shipyard.serving.runtimes import (
+    DEFAULT_IMPLEMENTATION, DEFAULT_PROTOCOL, artifact_names_for, normalise_protocol, serving_label,
+)
 from shipyard.serving.store import ModelStore
-
-XGBOOST_FILES = ("model.bst", "model.json", "model.ubj")  # what mlserver_xgboost (and xgboostserver: model.bst) load
 
 
 def _partial(name: str) -> str:
@@ -49,24 +54,61 @@ def _partial(name: str) -> str:
     return f".{name}."
 
 
+@dataclass(frozen=True)
+class ArtifactKind:
+    """What a model's runtime loads from a version's folder: its well-known
+    names, in the runtime's order, and the runtime, for messages."""
+
+    names: tuple[str, ...]
+    runtime: str  # "XGBOOST_SERVER under protocol v2"
+
+    @property
+    def text(self) -> str:
+        """``model.joblib`` or ``model.bst, model.json or model.ubj``."""
+        names = list(self.names)
+        return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def artifact_kind(repo: Repository, model: str) -> ArtifactKind:
+    """The files a version of ``model`` may consist of, from its serving
+    section (shipyard.serving.runtimes.artifact_names_for): one table for
+    what `serve` loads, what `publish` uploads and what the sha256 describes.
+    A model without a serving section is SKLEARN_SERVER under the Seldon
+    protocol (model.joblib), what every such model was. An MLFLOW_SERVER
+    version is a folder (MLmodel and the files it names), which `shipyard
+    mlflow log` publishes: refused here."""
+    implementation, protocol, _image = serving_section(repo.root, model)
+    impl = implementation or DEFAULT_IMPLEMENTATION
+    proto = normalise_protocol(protocol or DEFAULT_PROTOCOL)
+    if impl == "MLFLOW_SERVER":
+        raise ShipyardError(f"{model} is served by MLFLOW_SERVER, whose artifact is an MLflow model folder, not one file",
+                            file=f"models/{model}/model.yaml", check=ids.USAGE,
+                            hint=f"log it with `shipyard mlflow log {model} ...`, then `shipyard register --from-mlflow`")
+    return ArtifactKind(artifact_names_for(impl, proto), serving_label(impl, proto))
+
+
 def artifact_names(repo: Repository, model: str) -> tuple[str, ...]:
-    """The names a version's single object may have, from the model's
-    serving implementation: the XGBoost runtimes' file names, else
-    model.joblib (SKLEARN_SERVER, and what a model without one always was)."""
-    implementation, _protocol, _image = serving_section(repo.root, model)
-    return XGBOOST_FILES if implementation == "XGBOOST_SERVER" else (JOBLIB_FILE,)
+    """The names a version's single object may have (see artifact_kind)."""
+    return artifact_kind(repo, model).names
 
 
-def object_name(file: Path, names: tuple[str, ...]) -> str:
-    """The name ``file`` is stored under: its own when the runtime knows it,
-    model.joblib for a joblib model of any name; otherwise refused, since an
-    XGBoost file's format follows its name."""
-    if file.name in names:
+def object_name(file: Path, names: tuple[str, ...] | ArtifactKind) -> str:
+    """The name ``file`` is stored under: its own when the runtime knows it;
+    else the runtime's name with the same suffix (``clf.joblib`` ->
+    model.joblib, ``booster.json`` -> model.json: XGBoost reads the format
+    from the suffix); else, when the runtime knows one name only, that name
+    (a joblib model of any name). Anything else is refused."""
+    kind = names if isinstance(names, ArtifactKind) else ArtifactKind(names, "the model's runtime")
+    if file.name in kind.names:
         return file.name
-    if len(names) == 1:
-        return names[0]
-    raise ShipyardError(f"{file.name}: an XGBOOST_SERVER artifact must be named {', '.join(names[:-1])} or {names[-1]}",
-                        check=ids.USAGE, hint="save the model with save_model('model.json') (or model.ubj, model.bst)")
+    same_suffix = [n for n in kind.names if file.suffix and Path(n).suffix == file.suffix]
+    if same_suffix:
+        return same_suffix[0]
+    if len(kind.names) == 1:
+        return kind.names[0]
+    raise ShipyardError(f"{file}: {kind.runtime} loads {kind.text}, and the format follows the name",
+                        check=ids.USAGE, hint=f"pass a file named {kind.text} (for XGBoost: "
+                                              "save_model('model.json'), or model.ubj, model.bst)")
 
 
 @dataclass(frozen=True)
@@ -86,25 +128,27 @@ class Published:
                 "sha256": self.sha256, "size": self.size, "uploaded": self.uploaded}
 
 
-def artifact_file(source: Path, names: tuple[str, ...] = (JOBLIB_FILE,)) -> Path:
+def artifact_file(source: Path, names: tuple[str, ...] | ArtifactKind = (JOBLIB_FILE,)) -> Path:
     """The file to publish: ``source`` itself, or the one artifact (one of
-    ``names``) of a folder that holds nothing else (anything else would be
-    left behind)."""
+    the runtime's names) of a folder that holds nothing else (anything else
+    would be left behind, and the runtime loads one file)."""
+    kind = names if isinstance(names, ArtifactKind) else ArtifactKind(names, "the model's runtime")
     if source.is_file():
         return source
     if source.is_dir():
         inside = sorted(p.name for p in source.iterdir())
-        known = [n for n in inside if n in names]
+        known = [n for n in kind.names if n in inside]  # in the runtime's order
         if len(inside) == 1 and known and (source / known[0]).is_file():
             return source / known[0]
-        wanted = " or ".join(names)
         if not known:
-            raise ShipyardError(f"{source} holds no {wanted}", check=ids.USAGE,
-                                hint=f"pass the artifact file, or a folder that holds {wanted}")
+            held = ", ".join(inside[:5]) + (f" and {len(inside) - 5} more" if len(inside) > 5 else "")
+            raise ShipyardError(f"{source} holds none of the files {kind.runtime} loads ({kind.text}); "
+                                f"it holds {held or 'nothing'}", check=ids.USAGE,
+                                hint=f"pass the artifact file, or a folder that holds only {kind.text}")
         others = ", ".join(n for n in inside if n != known[0])
         raise ShipyardError(f"{source} holds more than {known[0]} ({others}); only {known[0]} is published",
                             check=ids.USAGE, hint=f"pass {source / known[0]} itself")
-    raise ShipyardError(f"{source} does not exist", check=ids.USAGE, hint=f"pass the trained artifact ({' or '.join(names)})")
+    raise ShipyardError(f"{source} does not exist", check=ids.USAGE, hint=f"pass the trained artifact ({kind.text})")
 
 
 def _version_rule(field: str) -> dict[str, Any]:
@@ -158,9 +202,9 @@ def publish(repo: Repository, store: ModelStore, model: str, version: str, sourc
     """Put ``source`` at version ``version`` of ``model`` in ``store``; see the module's rules."""
     require_model_name(repo, model)
     check_version_id(version)
-    names = artifact_names(repo, model)
-    file = artifact_file(source, names)
-    name = object_name(file, names)
+    kind = artifact_kind(repo, model)
+    file = artifact_file(source, kind)
+    name = object_name(file, kind)
     uri = store.version_uri(model, version)
     check_model_uri(model, version, uri)
     try:

@@ -15,7 +15,8 @@ Each runtime also says which file of the version's folder it loads: the
 first of its well-known names that exists, in the runtime's own order
 (MLServer's WELLKNOWN_MODEL_FILENAMES; SKLEARN_SERVER's model.joblib;
 MLFLOW_SERVER's MLmodel). That file is what the registered sha256 must
-describe. MLFLOW_SERVER under protocol v2 runs MLServer's mlflow runtime
+describe; for MLFLOW_SERVER, which loads the files MLmodel names, it is
+the whole folder's digest (shipyard.serving.folder_digest). MLFLOW_SERVER under protocol v2 runs MLServer's mlflow runtime
 from .venv-mlflow (MLflow 2.4.2 with mlserver-mlflow 1.3.5), the other
 MLServer runtimes from .venv-mlserver.
 """
@@ -92,6 +93,12 @@ def artifact_names_for(implementation: str | None, protocol: str | None) -> tupl
     key = (implementation or DEFAULT_IMPLEMENTATION, normalise_protocol(protocol or DEFAULT_PROTOCOL))
     runtime = RUNTIMES.get(key)
     return runtime.artifact_names if runtime is not None else _NOT_LOCAL_FILES.get(key, ("model.joblib",))
+
+
+def serving_label(implementation: str | None, protocol: str | None) -> str:
+    """``XGBOOST_SERVER under protocol v2``: a pair as messages name it, local runtime or not."""
+    impl = implementation or DEFAULT_IMPLEMENTATION
+    return f"{impl} under protocol {normalise_protocol(protocol or DEFAULT_PROTOCOL)}"
 
 
 def normalise_protocol(protocol: str) -> str:

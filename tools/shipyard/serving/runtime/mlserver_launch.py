@@ -8,12 +8,15 @@ variables, with the version's folder in place of /mnt/models and
 MLSERVER_HOST=127.0.0.1 so nothing listens beyond loopback.
 
 One thing is added before MLServer starts: the artifact file the runtime
-will load must have the registered sha256, so the server itself refuses a
+will load must have the registered sha256 (with --folder-digest, for
+MLFLOW_SERVER: the folder digest of every file, the definition in
+shipyard/serving/folder_digest.py, repeated here because this runs in a
+side environment without the toolkit), so the server itself refuses a
 file that changed after `shipyard serve` checked it. A mismatch, a missing
 file, or an exception from MLServer's own start-up is printed as one line
 (`error: cannot serve the model: ...`) and exits 3, with no traceback.
 
-Usage: python mlserver_launch.py FOLDER [--artifact NAME --sha256 HEX]
+Usage: python mlserver_launch.py FOLDER [--artifact NAME --sha256 HEX [--folder-digest]]
 """
 
 from __future__ import annotations
@@ -36,6 +39,20 @@ def sha256_of(path: str) -> str:
     return digest.hexdigest()
 
 
+def folder_sha256(folder: str) -> str:
+    """sha256 of the sha256sum lines of every regular file, paths relative
+    and sorted by their UTF-8 bytes (shipyard/serving/folder_digest.py)."""
+    entries = []
+    for base, _dirs, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(base, name)
+            if os.path.isfile(path) and not os.path.islink(path):
+                rel = os.path.relpath(path, folder).replace(os.sep, "/")
+                entries.append((rel.encode("utf-8"), f"{sha256_of(path)}  {rel}\n"))
+    lines = "".join(line for _key, line in sorted(entries))
+    return hashlib.sha256(lines.encode("utf-8")).hexdigest()
+
+
 def refuse(message: str) -> int:
     print(f"error: cannot serve the model: {message}", file=sys.stderr, flush=True)
     return EXIT_MODEL_LOAD
@@ -46,6 +63,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("folder", help="the model repository folder (the image's /mnt/models)")
     parser.add_argument("--artifact", default="", help="the file of FOLDER the runtime loads")
     parser.add_argument("--sha256", default="", help="its registered sha256 (empty: not checked)")
+    parser.add_argument("--folder-digest", action="store_true",
+                        help="the registered sha256 is the folder digest of FOLDER, not ARTIFACT's")
     args = parser.parse_args(argv)
     watch_parent()
 
@@ -56,9 +75,10 @@ def main(argv: list[str]) -> int:
         if not os.path.isfile(path):
             return refuse(f"{path}: missing")
         if args.sha256:
-            actual = sha256_of(path)
+            actual = folder_sha256(args.folder) if args.folder_digest else sha256_of(path)
+            subject = f"the folder {args.folder} (every file)" if args.folder_digest else path
             if actual != args.sha256.lower():
-                return refuse(f"{path}: sha256 is {actual} but {args.sha256} is registered; "
+                return refuse(f"{subject}: sha256 is {actual} but {args.sha256} is registered; "
                               "refusing to serve a different artifact")
 
     from mlserver.cli.main import main as mlserver_main  # type: ignore[import-not-found]
