@@ -160,6 +160,10 @@ def main(argv: list[str]) -> int:
         for row in rows[1:]:
             print(f"  {int(row['models'])} models: " + ", ".join(
                 f"{c} x{row[c] / first[c]:.1f}" for c in columns[2:] if first[c]))
+        print("growth against the row before (time ratio; the models ratio is linear growth):")
+        for before, row in zip(rows[1:], rows[2:]):
+            print(f"  {int(before['models'])} -> {int(row['models'])} models (x{row['models'] / before['models']:.1f}): "
+                  + ", ".join(f"{c} x{row[c] / before[c]:.1f}" for c in columns[2:] if before[c]))
     return 0
 
 

@@ -78,9 +78,9 @@ def test_monitoring_matches_the_prometheus_operator_crds(folder: Path, mirror_di
     schemas = _crd_schemas(mirror_dir)
     built = build_folder(REPO, folder, use_cache=False)
     # beside the scrape and the alerts: the Grafana dashboard ConfigMap and, for a model with spec.drift,
-    # the drift CronJob and its egress NetworkPolicy (docs/monitoring.md)
+    # the drift CronJob, the request sink (Deployment, Service) and their NetworkPolicies (docs/monitoring.md)
     assert {"PodMonitor", "PrometheusRule"} <= {o["kind"] for o in built} <= {
-        "PodMonitor", "PrometheusRule", "ConfigMap", "CronJob", "NetworkPolicy"}
+        "PodMonitor", "PrometheusRule", "ConfigMap", "CronJob", "NetworkPolicy", "Deployment", "Service"}
     objects = [o for o in built if o["kind"] in ("PodMonitor", "PrometheusRule")]
     for obj in objects:
         schema = schemas[(obj["apiVersion"], obj["kind"])]

@@ -44,10 +44,18 @@ def small_repo(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_interrupted(repo: Path, delay: float) -> subprocess.CompletedProcess[str]:
     """`shipyard validate cm.yaml`, sent SIGINT ``delay`` seconds after it started."""
+    # As from a terminal: SIGINT at its default. A process started with SIGINT
+    # ignored (what a library in this test process may leave behind, and what
+    # a shell does for `cmd &`) keeps ignoring it, as it should.
     proc = subprocess.Popen([str(SHIPYARD), "validate", "cm.yaml"], cwd=repo, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, SHIPYARD_DEBUG=""))
+                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, SHIPYARD_DEBUG=""),
+                            preexec_fn=_default_sigint)
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)

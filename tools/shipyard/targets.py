@@ -244,9 +244,12 @@ Progress = Callable[[int, int, str], None]
 
 def render_all(renderer: Renderer, specs: list[TargetSpec], jobs: int, progress: Progress | None = None) -> list[RenderedTarget]:
     """Render independent targets in parallel; shared inputs (an overlay both
-    engines deploy) are rendered once and reused."""
+    engines deploy, an upstream base every overlay includes) are rendered
+    once and reused (shipyard.render.engine, shared). ``jobs`` is also the
+    number of renders a target may prefetch at once."""
     done = [0]
     lock = threading.Lock()
+    renderer.workers = max(1, jobs)
 
     def one(spec: TargetSpec) -> RenderedTarget:
         target = render_target(renderer, spec)

@@ -73,15 +73,29 @@ def validate(
         specs = targets_for_paths(repo, paths, cwd)
     else:
         specs = all_targets(repo)
+    changed: set[str] | None = None
     if changed_since:
-        from shipyard.changes import affected, changed_files
+        from shipyard.changes import affected, changed_files, only_model_files
 
-        specs = affected(repo, specs, changed_files(repo, changed_since))
+        changed = changed_files(repo, changed_since)
+        specs = affected(repo, specs, changed)
+        if not only_model_files(repo, changed, changed_since):
+            changed = None
+    own_renderer = renderer is None
     renderer = renderer or make_renderer(repo, use_cache=use_cache, render_releases=render_releases)
     try:
+        if changed is not None and own_renderer:
+            renderer.stand_in_unless = changed
         targets = render_all(renderer, specs, jobs, progress)
+        if renderer.stood_in and not _stand_ins_hold(repo, targets):
+            # A model change that reaches beyond the models: render it all.
+            mirror = renderer.mirror
+            renderer = make_renderer(repo, use_cache=use_cache, render_releases=render_releases)
+            if mirror:
+                mirror.close()
+            targets = render_all(renderer, specs, jobs, progress)
         context_crds: list[K8sObject] = []
-        if paths and targets:
+        if (paths or renderer.stood_in) and targets:
             context_crds = installed_crds(repo, renderer, targets, jobs)
     finally:
         if renderer.mirror:
@@ -98,6 +112,14 @@ def validate(
         waived=dedupe(waived),
         timings={"render": rendered - started, "checks": done - rendered, "total": done - started},
     )
+
+
+def _stand_ins_hold(repo: Repository, targets: list[RenderedTarget]) -> bool:
+    """After a --changed-since render that left upstream bases out: the
+    objects from the models' folders are still of the model kinds only."""
+    from shipyard.changes import model_objects_only
+
+    return model_objects_only(repo, [o for t in targets for o in t.objects])
 
 
 def installed_crds(repo: Repository, renderer: Renderer, targets: list[RenderedTarget], jobs: int) -> list[K8sObject]:

@@ -121,6 +121,56 @@ never hides what it excuses.
 """
 
 
+CHANGED_SINCE = """
+## What `--changed-since` renders
+
+`shipyard validate --changed-since REF` checks the targets (overlays and
+cluster entry points) whose input files changed since REF (committed,
+staged, unstaged or untracked), found statically from the kustomizations
+and GitOps objects before anything is rendered (shipyard.changes). Both
+entry points of a cluster are kept together, so Argo CD and Flux are
+still compared (SY406). Each target is checked whole: its namespaces
+(SY403), network policies, Argo CD projects (SY409) and engine agreement
+see every object the cluster receives, with one exception below.
+
+Renders come from the render cache where they are (warm: exact). With a
+cold cache, a **model change** does not render the upstream bases it
+cannot reach (a local folder whose kustomization lists a remote base, such
+as `base/kubeflow-pipelines`, `base/training-operator`, `base/katib`): most
+of a cold run's time is theirs. A model change is one where every changed
+file lies in `models/` or `overlays/<env>/models/` and, before and after the
+change, holds only kustomizations whose references stay there (no remote
+base) or manifests of the kinds models use (SeldonDeployment, ConfigMap,
+Secret, Service, ServiceAccount, PodMonitor, ServiceMonitor, PrometheusRule,
+CronJob, Job, Deployment, NetworkPolicy, PodDisruptionBudget,
+HorizontalPodAutoscaler): all namespaced, none a fact that upstream objects
+are judged against. The overlays that include those bases are rendered
+without them (kustomize applies the overlay's own patches to what remains;
+a strategic-merge patch that names an upstream object gets a stand-in
+object that is dropped after the build), their CRDs come from the committed
+index (`.shipyard/crds`, kept current by `shipyard schemas index --check`
+in CI), and, after the render, every object from the models' folders must
+still be of those kinds, or the whole run renders again with every base.
+Without the index, or for any other change (a base, an overlay, an entry
+point, `cluster.yaml`, `shipyard.yaml`), everything the targets include is
+rendered.
+
+Why that is safe: the upstream objects are unchanged (none of their inputs
+changed), the facts they are judged against (Namespaces, NetworkPolicies
+outside the models, AppProjects, CRDs, the entry points' paths) are
+unchanged too (no changed file may hold them), and both engines of a
+cluster deploy the same overlay build, so they agree on the upstream part
+as they did at REF. What is not re-checked, stated plainly: findings on the
+upstream objects themselves (unchanged since REF; the full run on the
+target branch reports them), and a model object that meets an upstream
+object in one namespace (the same id, or a model's PodDisruptionBudget or
+NetworkPolicy selecting upstream pods). Models live in their own
+namespace (`models`), so that takes a change that moves a model there.
+`SHIPYARD_SHARED_BASES=0` turns this off (and the shared base builds of
+shipyard.render.shared with it).
+"""
+
+
 def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
@@ -161,6 +211,7 @@ def render() -> str:
     ]
     for waiver in BUILTIN_WAIVERS:
         out.append(f"| {', '.join(waiver.checks)} | {_cell(waiver.reason)} |")
+    out.append(CHANGED_SINCE.rstrip("\n"))
     return "\n".join(out) + "\n"
 
 

@@ -54,6 +54,10 @@ class RenderCache:
     def _path(self, key: str) -> Path:
         return self.root / "render" / key[:2] / f"{key}.pickle"
 
+    def has(self, key: str) -> bool:
+        """Whether a render is stored under ``key`` (without reading it)."""
+        return self.enabled and self._path(key).is_file()
+
     def get(self, key: str) -> Any | None:
         if not self.enabled:
             return None

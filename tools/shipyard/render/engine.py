@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
+import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -20,7 +23,7 @@ from shipyard.errors import RenderError, ShipyardError
 from shipyard.findings import Finding
 from shipyard.objects import JsonPath, K8sObject
 from shipyard.render import helm as helm_mod
-from shipyard.render import kustomize, preflight, rendered
+from shipyard.render import kustomize, preflight, rendered, shared, split
 from shipyard.render.binaries import Binaries, find_binaries
 from shipyard.render.cache import RenderCache
 from shipyard.render.deps import local_inputs, read_kustomization
@@ -184,6 +187,18 @@ class Renderer:
         self.render_releases = render_releases
         self.index = SourceIndex(repo.root)
         self._memo: dict[str, list[Record]] = {}
+        self._generated: dict[str, frozenset[int] | None] = {}
+        # --changed-since: the files changed since the ref, when upstream
+        # bases none of them reaches may be stood in for (shared.py, "Stand-ins").
+        self.stand_in_unless: set[str] | None = None
+        self.stood_in: set[str] = set()
+        self._partial: set[str] = set()
+        # Prefetch: the builds and templates a target will ask for, started
+        # on a small pool as soon as they are known (``_prefetch``).
+        self._local = threading.local()
+        self._pool: ThreadPoolExecutor | None = None
+        self.workers = 2
+        """Tool processes to run at once when prefetching (1: none)."""
         self._memo_lock = threading.Lock()
         self._path_locks: dict[str, threading.Lock] = {}
         self._mirror_charts: dict[str, set[str]] | None = None
@@ -219,23 +234,212 @@ class Renderer:
     def kustomize_records(self, rel_path: str) -> list[Record]:
         """Objects of ``kustomize build <rel_path>``, cached by the content of
         every file it reads."""
-        path = (self.repo.root / rel_path).resolve()
-        with self._lock_for("k:" + rel_path):
+        if self._dry():
+            self._submit(self._kustomize, rel_path)
+            return []
+        return self._kustomize(rel_path)[0]
+
+    def _dry(self) -> bool:
+        return bool(getattr(self._local, "dry", False))
+
+    def _submit(self, fn: Any, *args: Any, **kwargs: Any) -> None:
+        """Start ``fn`` on the prefetch pool; its errors are dropped here
+        (the target's own call meets them again, with its context)."""
+        with self._tools_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="shipyard-prefetch")
+            pool = self._pool
+
+        def quiet() -> None:
+            try:
+                fn(*args, **kwargs)
+            except Exception:  # noqa: BLE001 - reported by the target's own call
+                pass
+
+        pool.submit(quiet)
+
+    def _prefetch(self, objects: list[K8sObject], result: Expansion, target: str, kube_version: str,
+                  seen: set[str], *, releases: bool = False) -> None:
+        """Start, in parallel, the kustomize builds and helm templates the
+        GitOps objects among ``objects`` will ask for: a target expands them
+        one after the other, and a run of few targets (--changed-since) would
+        otherwise use one core. The expansion runs "dry" (each build or
+        template is started on the pool instead of awaited, and returns
+        nothing) on a scratch result, so nothing of it reaches the target;
+        the real expansion then finds each render done or under way (one
+        lock per render). HelmReleases only at ``releases`` (their sources
+        and values may come from any Kustomization of the target)."""
+        if self.workers <= 1:
+            return
+        wanted = (FLUX_HELMRELEASE,) if releases else (FLUX_KUSTOMIZATION, ARGO_APPLICATION)
+        picked = [o for o in objects if (o.group, o.kind) in wanted]
+        if len(picked) < 1 or (len(picked) < 2 and not releases and self._pool is None):
+            return
+        scratch = Expansion(objects=result.objects, context=result.context, scope=result.scope,
+                            partial=result.partial, file_target=result.file_target)
+        self._local.dry = True
+        try:
+            for obj in picked:
+                obj = self._as_built(obj, result)
+                try:
+                    if (obj.group, obj.kind) == FLUX_HELMRELEASE:
+                        self._flux_helmrelease(obj, scratch, target, kube_version)
+                    elif (obj.group, obj.kind) == FLUX_KUSTOMIZATION:
+                        self._flux_kustomization(obj, scratch, target, set(seen))
+                    else:
+                        self._argo_application(obj, scratch, target, kube_version, set(seen))
+                except Exception:  # noqa: BLE001 - the real expansion reports it
+                    continue
+        finally:
+            self._local.dry = False
+
+    def _kustomize(self, rel_path: str, *, blocking: bool = True) -> tuple[list[Record], frozenset[int] | None]:
+        """(records, indices of the objects kustomize generated, None when
+        not known) of ``kustomize build <rel_path>``: once per run whatever
+        the number of targets or threads that ask (a lock per path; the
+        first asker renders, the others wait for its result), and once per
+        content (the render cache). ``blocking`` False: return ([], None)
+        at once when another thread is rendering it."""
+        lock = self._lock_for("k:" + rel_path)
+        if not lock.acquire(blocking=blocking):
+            return [], None
+        try:
             if rel_path in self._memo:
-                return self._memo[rel_path]
+                return self._memo[rel_path], self._generated.get(rel_path)
+            path = (self.repo.root / rel_path).resolve()
             files, remotes = local_inputs(path)
             key = RenderCache.key("kustomize", rel_path, RenderCache.files_digest(files, self.repo.root), sorted(remotes), self.fingerprint)
+            gen_key = RenderCache.key("kustomize-generated", key)
             records = self.cache.get(key)
+            generated = self.cache.get(gen_key) if records is not None else None
             if records is None:
                 preflight.check_tree(path, self.repo.root, label=rel_path)
-                try:
-                    text, wrapper = kustomize.build(path, self.binaries, self.mirror, label=rel_path)
-                except RenderError as exc:
-                    raise preflight.explain(exc, path, self.repo.root, label=rel_path, mirror=self.mirror is not None) from None
-                records = self._records_from_kustomize(text, wrapper)
-                self.cache.put(key, records)
+                records, generated = self._build(rel_path, path)
+                if rel_path not in self._partial:
+                    self.cache.put(key, records)
+                    self.cache.put(gen_key, generated)
             self._memo[rel_path] = records
-            return records
+            self._generated[rel_path] = generated if isinstance(generated, frozenset) else None
+            return records, self._generated[rel_path]
+        finally:
+            lock.release()
+
+    def _build(self, rel_path: str, path: Path) -> tuple[list[Record], frozenset[int]]:
+        """Run kustomize for ``rel_path``: split into parts when it only
+        lists many folders (``split.parts``), from a staged copy when it
+        includes shared bases (shipyard.render.shared), else in place."""
+        parts = split.parts(path, self.repo.root)
+        if parts is not None:
+            found = self._split_build(rel_path, parts)
+            if found is not None:
+                return found
+        staging = shared.plan(path, self.repo.root)
+        if staging is not None:
+            found = self._staged_build(rel_path, staging)
+            if found is not None:
+                return found
+        return self._build_in_place(rel_path, path)
+
+    def _build_in_place(self, rel_path: str, path: Path) -> tuple[list[Record], frozenset[int]]:
+        try:
+            text, wrapper = kustomize.build(path, self.binaries, self.mirror, label=rel_path)
+        except RenderError as exc:
+            raise preflight.explain(exc, path, self.repo.root, label=rel_path, mirror=self.mirror is not None) from None
+        return self._records_from_kustomize(text, wrapper)
+
+    def _split_build(self, rel_path: str, parts: list[list[str]]) -> tuple[list[Record], frozenset[int]] | None:
+        """The build of a kustomization that only lists folders, as the
+        union of builds of slices of the list (shipyard.render.split: it
+        equals the whole build, which costs kustomize time that grows with
+        the square of the objects). None when the union is not that
+        (two slices produce one object id): the whole build then runs and
+        reports it as kustomize does."""
+        def one(chunk: list[str]) -> tuple[list[Record], frozenset[int]]:
+            folder = Path(tempfile.mkdtemp(prefix="shipyard-split-"))
+            try:
+                split.write_wrapper(folder, [self.repo.root / rel for rel in chunk])
+                label = f"{rel_path} ({chunk[0]} to {chunk[-1]})"
+                try:
+                    text, wrapper = kustomize.build(folder, self.binaries, self.mirror, label=label)
+                except RenderError:
+                    return [], frozenset({-1})
+                return self._records_from_kustomize(text, wrapper)
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+
+        if len(parts) > 1:
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                results = list(pool.map(one, parts))
+        else:
+            results = [one(parts[0])]
+        if any(-1 in gen for _records, gen in results):
+            return None  # a part failed: the whole build says why, as kustomize does
+        merged = split.merge([records for records, _gen in results], [gen for _records, gen in results])
+        return merged
+
+    def _may_stand_in(self, base: str) -> bool:
+        """Whether --changed-since may leave the shared base ``base``
+        unrendered: no changed file is among its inputs, and no render of
+        it is at hand (cached, or done in this run)."""
+        if self.stand_in_unless is None or base in self._memo:
+            return False
+        path = (self.repo.root / base).resolve()
+        files, remotes = local_inputs(path)
+        if {self.repo.rel(f) for f in files if f.is_relative_to(self.repo.root)} & self.stand_in_unless:
+            return False
+        key = RenderCache.key("kustomize", base, RenderCache.files_digest(files, self.repo.root), sorted(remotes), self.fingerprint)
+        return not self.cache.has(key)
+
+    def _staged_build(self, rel_path: str, staging: shared.Plan, *,
+                      stand_ins: bool = True) -> tuple[list[Record], frozenset[int]] | None:
+        """``kustomize build rel_path`` with each shared base supplied as its
+        rendered objects (rendered once per run and content, see
+        shipyard.render.shared), or None when that would not give the
+        in-place result: the caller builds in place. With ``stand_ins``
+        (--changed-since), a base the change cannot reach and no render of
+        which is at hand is left out (shared.py, "Stand-ins"); when the
+        build then fails it runs again with every base."""
+        bases: dict[str, tuple[list[Record], frozenset[int] | None]] = {}
+        stood = [b for b in staging.bases if stand_ins and self._may_stand_in(b)]
+        for base in stood:
+            bases[base] = ([], frozenset())
+        # Bases another thread is rendering are waited for last: meanwhile
+        # this thread renders the others.
+        for blocking in (False, True):
+            for base in staging.bases:
+                if base not in bases:
+                    records, generated = self._kustomize(base, blocking=blocking)
+                    if records or generated is not None or blocking:
+                        bases[base] = (records, generated)
+        if any(generated is None for _records, generated in bases.values()):
+            return None
+        if any(shared.patched_generated(staging, records[i][0]) for records, generated in bases.values()
+               for i in generated or ()):
+            return None
+        order = list(staging.bases)
+        into = shared.staged_dir()
+        try:
+            passed = shared.stage(staging, self.repo.root, {b: bases[b][0] for b in order}, into,
+                                  stubs_in=stood[0] if stood else None)
+            text, wrapper = kustomize.build(into / rel_path, self.binaries, self.mirror, label=rel_path)
+            built, generated = self._records_from_kustomize(text, wrapper, root=into, prebuilt=[bases[b] for b in order])
+            if passed:
+                rest = [bases[order[b]][0][i] for b, i in passed]
+                rest_generated = frozenset(n for n, (b, i) in enumerate(passed) if i in (bases[order[b]][1] or ()))
+                merged = split.merge([built, rest], [generated, rest_generated])
+                if merged is None:
+                    raise shared.NotEquivalent(rel_path)
+                built, generated = merged
+        except (RenderError, shared.NotEquivalent):
+            if stood:
+                return self._staged_build(rel_path, staging, stand_ins=False)
+            return None  # in place, kustomize's own message names the repository's files
+        finally:
+            shutil.rmtree(into, ignore_errors=True)
+        if stood:
+            self._partial.add(rel_path)
+            self.stood_in.update(stood)
+        return built, generated
 
     def kustomize_objects(self, rel_path: str, target: str, result: Expansion) -> list[K8sObject]:
         """The objects of ``kustomize build <rel_path>`` for ``target``; the
@@ -260,10 +464,19 @@ class Renderer:
         commands and `status` read of a pin or an environment's models."""
         return [copy.deepcopy(body) for body, _where, _line, _local in self.kustomize_records(rel_path)]
 
-    def _records_from_kustomize(self, text: str, wrapper: Path) -> list[Record]:
+    def _records_from_kustomize(
+        self, text: str, wrapper: Path, *, root: Path | None = None,
+        prebuilt: list[tuple[list[Record], frozenset[int] | None]] | None = None,
+    ) -> tuple[list[Record], frozenset[int]]:
+        """Records of kustomize output, and the indices of the objects a
+        generator made. ``root``: the tree the build read (a staged copy of
+        the repository); ``prebuilt``: the shared bases staged there, whose
+        objects take back their own origin (shipyard.render.shared)."""
         from shipyard.load import load_documents
 
+        base_root = root or self.repo.root
         records: list[Record] = []
+        generated: set[int] = set()
         for body, _line in load_documents(text, "kustomize output"):
             if not isinstance(body, dict):
                 continue
@@ -271,19 +484,40 @@ class Renderer:
             meta: dict[str, Any] = meta_value if isinstance(meta_value, dict) else {}
             annotations = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else None
             origin = kustomize.parse_origin(annotations.pop(kustomize.ORIGIN, None)) if annotations else {}
+            tag = annotations.pop(shared.PREBUILT_ANNOTATION, None) if annotations and prebuilt is not None else None
             if annotations is not None and not annotations:
                 meta.pop("annotations", None)
-            where, local = kustomize.origin_source(origin, wrapper_dir=wrapper, repo_root=self.repo.root)
+            if tag == shared.STUB:
+                continue  # a stand-in's stub (shared.py): no object of the repository
+            if tag is not None and prebuilt is not None:
+                base, index = shared.parse_tag(tag, prebuilt)
+                base_records, base_generated = prebuilt[base]
+                before, where, line, local = base_records[index]
+                if base_generated and index in base_generated:
+                    if not shared.same_generated(before, body):
+                        raise shared.NotEquivalent(where)
+                    generated.add(len(records))
+                records.append((body, where, line, local))
+                continue
+            where, local = kustomize.origin_source(origin, wrapper_dir=wrapper, repo_root=base_root)
+            if prebuilt is not None and where.endswith("/" + shared.PREBUILT_FILE):
+                raise shared.NotEquivalent(where)  # the outer build dropped the tag: its origin is lost here
+            if origin.get("configuredBy"):
+                generated.add(len(records))
             line = 0
             if local and where:
                 line = self.index.locate(where, str(body.get("kind", "")), str(meta.get("name", "")))
             records.append((body, where or "kustomize output", line, local))
-        return records
+        return records, frozenset(generated)
 
     def helm_records(
         self, chart: ChartRef, *, release: str, namespace: str, values: list[dict[str, Any]], kube_version: str,
         include_crds: bool,
     ) -> list[Record]:
+        if self._dry():
+            self._submit(self.helm_records, chart, release=release, namespace=namespace, values=copy.deepcopy(values),
+                         kube_version=kube_version, include_crds=include_crds)
+            return []
         key = RenderCache.key("helm", chart.key, release, namespace, values, kube_version, include_crds, self.fingerprint)
         with self._lock_for("h:" + key):
             if key in self._memo:
@@ -430,6 +664,7 @@ class Renderer:
         result.objects.extend(seed)
         queue = list(seed)
         releases: list[K8sObject] = []
+        self._prefetch(seed, result, target, kube_version, seen)
         while queue:
             obj = self._as_built(queue.pop(0), result)
             gk = (obj.group, obj.kind)
@@ -442,9 +677,12 @@ class Renderer:
                 releases.append(obj)
             result.objects.extend(new)
             queue.extend(new)
+            if new:
+                self._prefetch(new, result, target, kube_version, seen)
             if not queue and releases:
                 # HelmReleases last: their HelmRepository and values ConfigMaps
                 # may come from any Kustomization of the entry point.
+                self._prefetch(releases, result, target, kube_version, seen, releases=True)
                 for release in releases:
                     produced = self._flux_helmrelease(release, result, target, kube_version)
                     result.objects.extend(produced)

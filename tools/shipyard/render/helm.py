@@ -69,6 +69,10 @@ class Helm:
                 line=chart.line or None,
                 check="SY903",
             )
+        if self.mirror:
+            local = self.mirror.chart_package(chart.name, chart.version)
+            if local is not None:
+                return local
         digest = hashlib.sha256(chart.repo_url.rstrip("/").encode()).hexdigest()[:16]
         folder = self.cache_dir / "charts" / digest
         package = folder / f"{chart.name}-{chart.version}.tgz"

@@ -46,6 +46,7 @@ class Mirror:
     _server: http.server.ThreadingHTTPServer | None = field(default=None, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _packages: dict[tuple[str, str], Path] | None = field(default=None, repr=False)
 
     @classmethod
     def from_setting(cls, value: str | None, *, base: Path | None = None) -> "Mirror | None":
@@ -71,6 +72,39 @@ class Mirror:
         stamp = index.stat().st_mtime_ns if index.is_file() else 0
         return f"mirror={self.root}@{stamp}"
 
+    def chart_package(self, name: str, version: str) -> Path | None:
+        """The mirror's own package of chart ``name`` at exactly ``version``
+        (charts/index.yaml lists it under a relative URL, and the file is
+        there), or None: helm then pulls it from the loopback server, which
+        also resolves version ranges. Reading the file where it lies is what
+        that pull would copy, without starting helm."""
+        with self._lock:
+            if self._packages is None:
+                self._packages = self._read_packages()
+            return self._packages.get((name, version))
+
+    def _read_packages(self) -> dict[tuple[str, str], Path]:
+        from shipyard.errors import ShipyardError as _Error
+        from shipyard.load import load_documents, read_text
+
+        charts = self.root / "charts"
+        index = charts / "index.yaml"
+        found: dict[tuple[str, str], Path] = {}
+        try:
+            docs = load_documents(read_text(index, str(index)), str(index)) if index.is_file() else []
+        except _Error:
+            return found
+        entries = docs[0][0].get("entries") if docs and isinstance(docs[0][0], dict) else None
+        for name, versions in (entries.items() if isinstance(entries, dict) else []):
+            for entry in versions if isinstance(versions, list) else []:
+                urls = entry.get("urls") if isinstance(entry, dict) else None
+                if not (isinstance(urls, list) and urls and isinstance(urls[0], str)) or "://" in urls[0]:
+                    continue
+                package = (charts / urls[0]).resolve()
+                if package.is_file() and package.is_relative_to(charts.resolve()):
+                    found[(str(name), str(entry.get("version")))] = package
+        return found
+
     def chart_repo_url(self) -> str:
         """The loopback URL of the mirror's chart repository, starting the
         server on first use (any free port: index.yaml has relative URLs)."""
@@ -87,7 +121,10 @@ class Mirror:
 
                 handler = functools.partial(_quiet_handler(), directory=str(charts))
                 self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-                self._thread = threading.Thread(target=self._server.serve_forever, name="chart-mirror", daemon=True)
+                # shutdown() waits for the loop's next poll: half a second by
+                # default, paid at the end of every command that rendered a chart.
+                self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                                name="chart-mirror", daemon=True)
                 self._thread.start()
             host, port = self._server.server_address[:2]
             assert isinstance(host, str)  # an AF_INET socket's name: (str, int)

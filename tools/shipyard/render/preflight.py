@@ -121,23 +121,22 @@ def check_tree(path: Path, root: Path, *, label: str) -> None:
         refs = _refs(data)
         for ref in refs:
             target = resolve(folder / ref.value)
-            line = line_of_entry(kfile, ref.value)
             if target is None:
                 raise RenderError(
                     f"kustomize build {label}: {ref.field} entry {ref.value!r} cannot be resolved "
                     "(a symlink that leads back to itself, or a character no path may hold)",
-                    file=rel, line=line, check="SY401", hint="fix the path or the symlink it goes through",
+                    file=rel, line=line_of_entry(kfile, ref.value), check="SY401", hint="fix the path or the symlink it goes through",
                 )
             if not target.exists():
                 raise RenderError(
                     f"kustomize build {label}: {ref.field} entry {ref.value!r} does not exist",
-                    file=rel, line=line, check="SY401",
+                    file=rel, line=line_of_entry(kfile, ref.value), check="SY401",
                     hint="fix the path (relative to the kustomization's folder), or add what it names",
                 )
             if target.is_dir():
                 if not ref.may_be_folder:
                     raise RenderError(f"kustomize build {label}: {ref.field} entry {ref.value!r} is a folder, not a file",
-                                      file=rel, line=line, check="SY903", hint="name the file inside it")
+                                      file=rel, line=line_of_entry(kfile, ref.value), check="SY903", hint="name the file inside it")
                 loop = next((seen for seen in here if seen == target or seen.is_relative_to(target)), None)
                 if loop is not None:
                     cycle = " -> ".join(_rel(p, root) for p in here[here.index(loop):]) + f" -> {_rel(target, root)}"
@@ -145,14 +144,14 @@ def check_tree(path: Path, root: Path, *, label: str) -> None:
                     raise RenderError(
                         f"kustomize build {label}: {ref.field} entry {ref.value!r} {what} a kustomization already "
                         f"being built, a cycle ({cycle})",
-                        file=rel, line=line, check="SY903",
+                        file=rel, line=line_of_entry(kfile, ref.value), check="SY903",
                         hint="a base must not include (or be a parent folder of) a kustomization that uses it: "
                         "move the shared part into its own folder",
                     )
                 if kustomization_file(target) is None:
                     raise RenderError(
                         f"kustomize build {label}: {ref.field} entry {ref.value!r} is a folder without a kustomization.yaml",
-                        file=rel, line=line, check="SY401",
+                        file=rel, line=line_of_entry(kfile, ref.value), check="SY401",
                         hint="add a kustomization.yaml there listing its files, or name the files themselves",
                     )
                 pending.append((target, here))
@@ -160,7 +159,7 @@ def check_tree(path: Path, root: Path, *, label: str) -> None:
                 raise RenderError(
                     f"kustomize build {label}: {ref.field} entry {ref.value!r} is a file outside the kustomization's "
                     f"folder ({_rel(folder, root)}/), which kustomize refuses to read",
-                    file=rel, line=line, check="SY903",
+                    file=rel, line=line_of_entry(kfile, ref.value), check="SY903",
                     hint="move the file into the folder, or reference the folder holding it (with its own kustomization.yaml)",
                 )
         check_inputs(kfile, folder, data, root, refs, checked, label=label)

@@ -46,17 +46,22 @@ class ToolClock:
     def __init__(self) -> None:
         self.seconds = 0.0
         self.calls = 0
+        self.log: list[tuple[str, float]] = []
+        """(identity, seconds) of every call: benchmarks count the renders
+        a run starts and tell distinct ones from repeats (``identity``)."""
         self._lock = threading.Lock()
 
-    def add(self, seconds: float) -> None:
+    def add(self, seconds: float, what: str = "") -> None:
         with self._lock:
             self.seconds += seconds
             self.calls += 1
+            self.log.append((what, seconds))
 
     def reset(self) -> None:
         with self._lock:
             self.seconds = 0.0
             self.calls = 0
+            self.log = []
 
 
 TOOL_CLOCK = ToolClock()
@@ -175,6 +180,27 @@ def run_process(cmd: list[str], *, timeout: float, env: dict[str, str] | None = 
     return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
 
 
+def identity(cmd: list[str], what: str) -> str:
+    """What makes a tool call the same render as another: its description
+    and arguments, with each temporary file (helm's values) replaced by a
+    digest of its content and temporary folders (kustomize's wrapper, named
+    by ``what``) left out."""
+    import hashlib
+    import tempfile
+
+    scratch = tempfile.gettempdir()
+    parts = [what]
+    for arg in cmd[1:]:
+        if arg.startswith(scratch):
+            try:
+                parts.append(hashlib.sha256(Path(arg).read_bytes()).hexdigest()[:16])
+            except OSError:
+                continue
+        else:
+            parts.append(arg)
+    return " ".join(parts)
+
+
 def run_tool(
     cmd: list[str],
     *,
@@ -209,7 +235,7 @@ def run_tool(
             hint=hint or f"check the network or the mirror; on a slow machine raise {TIMEOUT_ENV} (seconds)",
         ) from None
     finally:
-        TOOL_CLOCK.add(time.perf_counter() - started)
+        TOOL_CLOCK.add(time.perf_counter() - started, identity(cmd, what))
     if ran_out_of_memory(proc):
         source = f"the limit set by {MEMORY_ENV}" if os.environ.get(MEMORY_ENV, "").strip() else \
             f"the default limit; {MEMORY_ENV} sets it"
