@@ -4,8 +4,8 @@ Generates a deterministic corpus of typical objects (Deployments, Services,
 ConfigMaps, SeldonDeployments, ServiceMonitors, RBAC, HPAs, PDBs, ...) as
 rendered YAML streams of 100 documents, then, pinned to one CPU core:
 
-- runs the whole check pipeline end to end, in one thread: ``load_text`` (libyaml parse,
-  duplicate-key detection) then ``validate_objects`` (Kubernetes schema,
+- runs the whole check pipeline end to end, in one thread: ``load_text`` (rapidyaml or
+  libyaml parse, duplicate-key detection) then ``validate_objects`` (Kubernetes schema,
   CRD schema, unknown fields), and prints objects per second, cold (first
   pass, schemas compiled on the way) and warm (best of the repeats).
   Rates are per CPU-second of this process (``time.process_time``), so
@@ -21,6 +21,9 @@ mirror, rendered with the real helm; ServiceMonitors use the pinned CRD cache.
 Prints figures; it is not a test.
 
 Run: SHIPYARD_MIRROR=../shared/mirror .venv/bin/python benchmarks/check_pipeline.py [--objects 10000]
+
+(benchmarks/parse_10k.py compares the whole of ``shipyard validate FILE``,
+every check on, with a bare PyYAML parse and kubernetes-validate.)
 """
 
 from __future__ import annotations
