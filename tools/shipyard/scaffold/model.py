@@ -130,6 +130,14 @@ def _operator_sets_probes(implementation: str | None, protocol: str) -> bool:
     return runtime is not None and runtime.local == MLSERVER
 
 
+def _store_secret(repo: Repository) -> str | None:
+    """The Secret the storage initializer reads the model store's
+    credentials from (shipyard.yaml modelStore.secretName), so a new model
+    can fetch its versions from a private store without a hand edit."""
+    store = repo.settings.model_store
+    return store.secret_name if store else None
+
+
 def _flag_of(message: str) -> str:
     for part in message.replace(":", ".").split("."):
         if part.strip() in FLAGS:
@@ -201,7 +209,7 @@ def plan_new_model(repo: Repository, name: str, *, server: str | None = None, im
         name=name, owner=_owner(repo, owner), description=(description or f"{name}, served by {served_by}.").strip(),
         protocol=protocol, implementation=implementation, image=image, gpu=gpu, replicas=replicas,
         canary_replicas={env: max(1, count) for env, count in replicas.items()}, no_gpu_envs=tuple(without),
-        operator_probes=_operator_sets_probes(implementation, protocol))
+        operator_probes=_operator_sets_probes(implementation, protocol), store_secret=_store_secret(repo))
     model_yaml = model_text.model_yaml(facts)
     _check(repo, name, model_yaml)
     files: dict[Path, str] = {

@@ -55,6 +55,7 @@ class ModelFacts:
     no_gpu_envs: tuple[str, ...] = ()  # environments given 0 replicas: no cluster there has the GPUs
     operator_probes: bool = False  # the operator writes the container's probes (MLServer under v2)
     namespace: str = "models"
+    store_secret: str | None = None  # modelStore.secretName of shipyard.yaml: the graph's envSecretRefName
 
     @property
     def first_environment(self) -> str:
@@ -138,6 +139,12 @@ def seldondeployment(f: ModelFacts) -> str:
         f"      # (models/{f.name}/versions/<version>); never written by hand.",
         '      modelUri: ""',
     ]
+    if f.store_secret:
+        graph += [
+            "      # The model store's credentials for the storage initializer (shipyard.yaml",
+            "      # modelStore.secretName; created in the cluster, never in git: docs/registry.md).",
+            f"      envSecretRefName: {yaml_scalar(f.store_secret)}",
+        ]
     container = [f"        - name: {GRAPH_NODE}"]
     if f.image:
         container.append(f"          image: {yaml_scalar(f.image)}")
