@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from shipyard.shapes import as_dict, as_list
@@ -37,6 +38,14 @@ def parse_quantity(value: Any) -> Fraction | None:
         return Fraction(value).limit_denominator(10**9)
     if not isinstance(value, str):
         return None
+    return _parse_text(value)
+
+
+@lru_cache(maxsize=4096)
+def _parse_text(value: str) -> Fraction | None:
+    """A quantity written as text. Cached: the same few strings ('100m',
+    '256Mi') are parsed for every container of every object, and a Fraction
+    is immutable."""
     match = _QUANTITY.match(value.strip())
     if not match:
         return None
