@@ -53,7 +53,29 @@ def all_targets(repo: Repository) -> list[TargetSpec]:
     ]
     for cluster in clusters:
         specs += cluster_targets(repo, cluster)
-    return specs
+    return specs + pipeline_targets(repo, clusters)
+
+
+PIPELINE_MANIFESTS = ("deploy", "jobs")
+"""What a pipeline folder holds besides code: deploy/ (the Pipeline and
+PipelineVersion objects Kubeflow is given) and jobs/ (the Training Operator
+jobs and Katib Experiments its steps create)."""
+
+
+def pipeline_targets(repo: Repository, clusters: list[Cluster]) -> list[TargetSpec]:
+    """The manifests of every pipeline under pipelines/: no overlay lists
+    them (a pipeline's steps create its jobs at run time), yet each is
+    applied to a cluster, so a whole-repository run checks them too, against
+    the newest Kubernetes version any cluster runs."""
+    root = repo.root / "pipelines"
+    if not root.is_dir():
+        return []
+    versions = [c.kubernetes_version for c in clusters]
+    newest = (max(versions, key=lambda v: tuple(int(p) for p in v.split(".")))
+              if versions else repo.settings.default_kube_version)
+    return [TargetSpec(f"pipelines/{folder.name}/{part}", "kustomization", newest)
+            for folder in sorted(root.iterdir()) if folder.is_dir()
+            for part in PIPELINE_MANIFESTS if (folder / part).is_dir()]
 
 
 def cluster_targets(repo: Repository, cluster: Cluster) -> list[TargetSpec]:
