@@ -11,14 +11,13 @@ initializer does, and checked the same way.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from shipyard import ids
 from shipyard.errors import ShipyardError
-from shipyard.serving.folder_digest import digest_subject, registered_digest
+from shipyard.serving.folder_digest import digest_subject, registered_digest, sha256_file
 from shipyard.serving.registry import RegisteredVersion
 from shipyard.serving.runtimes import RUNTIMES, Runtime, artifact_in, names_text
 from shipyard.serving.store import remote_scheme
@@ -59,14 +58,6 @@ def local_folder(model_uri: str, root: Path) -> Path:
         raise ShipyardError(f"{model_uri}: unsupported URI scheme {parsed.scheme!r}", hint="use a local path, file://, gs:// or s3://", check=ids.ARTIFACT_UNUSABLE)
     path = Path(model_uri)
     return path if path.is_absolute() else (root / path)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify(folder: Path, entry: RegisteredVersion, *, allow_unverified: bool = False,

@@ -33,7 +33,8 @@ from shipyard.errors import ShipyardError
 FOLDER_IMPLEMENTATIONS = frozenset({"MLFLOW_SERVER"})
 
 
-def _file_sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """The sha256 of one file, read in blocks (artifacts can be large)."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -52,7 +53,7 @@ def folder_manifest(folder: Path) -> list[tuple[str, str]]:
             raise ShipyardError(f"{folder}: the file name {rel!r} has a newline or a backslash, which the folder "
                                 "digest does not allow", check=ids.ARTIFACT_UNUSABLE,
                                 hint="rename the file in the model folder")
-        entries.append((rel, _file_sha256(path)))
+        entries.append((rel, sha256_file(path)))
     return sorted(entries, key=lambda entry: entry[0].encode("utf-8"))
 
 
@@ -71,7 +72,7 @@ def covers_folder(implementation: str | None) -> bool:
 
 def registered_digest(folder: Path, artifact: Path, implementation: str | None) -> str:
     """What a version's sha256 must equal: the folder digest, or the sha256 of the file the runtime loads."""
-    return folder_sha256(folder) if covers_folder(implementation) else _file_sha256(artifact)
+    return folder_sha256(folder) if covers_folder(implementation) else sha256_file(artifact)
 
 
 def digest_subject(where: str, artifact_name: str, implementation: str | None) -> str:
