@@ -131,3 +131,51 @@ def test_canary_analysis_that_rollout_would_refuse(lc: LifecycleRepo) -> None:
     assert ("SY517", rel, line_of(lc, rel, "custom:")) in found
     lc.write(rel, text)
     assert findings(lc) == set()
+
+
+LOGGING_COMPONENT = """apiVersion: kustomize.config.k8s.io/v1alpha1
+kind: Component
+patches:
+- target: {group: machinelearning.seldon.io, kind: SeldonDeployment, name: iris}
+  patch: |-
+    - op: add
+      path: /spec/predictors/0/graph/logger
+      value: {mode: request, url: "http://iris-request-sink.models.svc.cluster.local:8080/"}
+"""
+
+
+@pytest.mark.parametrize("placement, warned", [("first", False), ("missing", True), ("after the version", True)])
+def test_request_logging_listed_before_the_version_in_monitored_pins(lc: LifecycleRepo, placement: str,
+                                                                     warned: bool) -> None:
+    lc.write("models/iris/monitoring/request-logging/kustomization.yaml", LOGGING_COMPONENT)
+    repo = Repository.load(lc.root)
+    pins = []
+    for env in sorted(repo.settings.monitored):
+        pin = f"overlays/{env}/models/iris/kustomization.yaml"
+        text = lc.pin(env)
+        version = next(line + "\n" for line in text.splitlines() if "/models/iris/versions/" in line)
+        logging = "- ../../../../models/iris/monitoring/request-logging\n"
+        if placement == "first":
+            text = text.replace(version, logging + version)
+        elif placement == "after the version":
+            text = text.replace(version, version + logging)
+        lc.write(pin, text)
+        pins.append(pin)
+    assert pins
+    report = validate(Repository.load(lc.root), None, only=MODEL_CHECKS, use_cache=False, jobs=1)
+    found = sorted((f.check, f.file, f.severity) for f in report.findings)
+    assert found == (sorted(("SY512", pin, "warning") for pin in pins) if warned else []), report.findings
+    assert all("request logging" in f.message for f in report.findings)
+
+
+def test_a_new_pin_in_a_monitored_environment_lists_the_request_logging_first(lc: LifecycleRepo) -> None:
+    from shipyard.lifecycle.pin_edit import PinState, new_pin_text
+
+    lc.write("models/iris/monitoring/request-logging/kustomization.yaml", LOGGING_COMPONENT)
+    repo = Repository.load(lc.root)
+    text = new_pin_text(repo, "staging", "iris", PinState(stable="1.0.0", replicas=1))
+    components = text.split("components:\n", 1)[1].split("patches:", 1)[0].split()
+    assert components == ["-", "../../../../models/iris/monitoring/request-logging",
+                          "-", "../../../../models/iris/versions/1.0.0"]
+    dev = new_pin_text(repo, "dev", "iris", PinState(stable="1.0.0", replicas=1))
+    assert "request-logging" not in dev  # dev is not monitored: no sink to send to

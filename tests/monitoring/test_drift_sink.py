@@ -43,6 +43,7 @@ from shipyard.drift.detector import JOB_SCRIPT
 from shipyard.monitoring.promtool import Promtool
 from shipyard.repo import Repository
 from shipyard.serving.server import free_port
+from shipyard.targets import build_folder
 
 sidecar = pytest.mark.sidecar_env
 
@@ -474,13 +475,23 @@ def test_the_manifests_agree_with_shipyard_yaml_the_logger_and_the_cronjob() -> 
     assert policy["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
     (service_port,) = service["spec"]["ports"]
     assert service_port["targetPort"] in (port["name"], port["containerPort"])
-    sdep = yaml.safe_load((ROOT / "models" / "iris" / "deploy" / "seldondeployment.yaml").read_text())
-    for predictor in sdep["spec"]["predictors"]:
-        logger = predictor["graph"]["logger"]
-        assert logger["mode"] in ("request", "all")
-        url = urlsplit(logger["url"])
-        assert url.scheme == "http" and url.hostname == f"{service['metadata']['name']}.{namespace}.svc.cluster.local"
-        assert url.port == service_port["port"]
+    repo = Repository.load(ROOT)
+    for env in ("dev", "staging", "production"):
+        # as each environment deploys it: the request-logging Component where the sink is deployed
+        built = build_folder(repo, ROOT / "overlays" / env / "models" / "iris")
+        (sdep,) = [o for o in built if o["kind"] == "SeldonDeployment"]
+        sink_here = any(o["kind"] == "Deployment" and o["metadata"]["name"] == service["metadata"]["name"]
+                        for o in built)
+        assert sink_here == (env in repo.settings.monitored), env
+        for predictor in sdep["spec"]["predictors"]:
+            logger = predictor["graph"].get("logger")
+            if not sink_here:
+                assert logger is None, f"{env}: a logger with no sink to receive it"
+                continue
+            assert logger["mode"] in ("request", "all")
+            url = urlsplit(logger["url"])
+            assert url.scheme == "http" and url.hostname == f"{service['metadata']['name']}.{namespace}.svc.cluster.local"
+            assert url.port == service_port["port"]
     (ingress,) = policy["spec"]["ingress"]
     assert {"protocol": "TCP", "port": args.port} in ingress["ports"]
     # Seldon labels every pod of a SeldonDeployment, each predictor's, with seldon-deployment-id

@@ -790,9 +790,11 @@ _ENTRIES = (
         "Model without monitoring",
         "Staging and production models are watched: a PodMonitor scrapes Seldon's executor and "
         "PrometheusRules alert on error rate and latency. A pin without them ships a model nobody will hear "
-        "fail.",
+        "fail. A model with request logging (models/<m>/monitoring/request-logging) has its requests judged for "
+        "drift only where that Component is listed, before the version's (the canary copies predictor 0).",
         "List ../../../../models/<m>/monitoring in the pin's resources (and write that folder; see "
-        "docs/models.md).",
+        "docs/models.md), and ../../../../models/<m>/monitoring/request-logging first under components when "
+        "the model has one.",
         raised_in=("checks.models",)),
     _id("SY513", Family.MODEL,
         "Candidate is worse than the version it replaces",

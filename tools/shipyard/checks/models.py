@@ -21,7 +21,7 @@ from shipyard.errors import ShipyardError
 from shipyard.findings import Finding
 from shipyard.ids import CheckId
 from shipyard.load import load_located_file
-from shipyard.models import SELDON_GROUP, SELDON_KIND, rules
+from shipyard.models import REQUEST_LOGGING, SELDON_GROUP, SELDON_KIND, rules
 from shipyard.models.components import component_problems
 from shipyard.models.gpus import deploy_base, expected_gpu_patch, pin_gpu_problems
 from shipyard.models.pins import Pin, read_pins
@@ -287,6 +287,21 @@ def pin_monitored(ctx: CheckContext) -> Iterable[Finding]:
         if not listed:
             yield _finding("SY512", pin.file, 1, f"{pin.model} in {env} has no monitoring (models/{pin.model}/monitoring)",
                            f"add ../../../../models/{pin.model}/monitoring to resources", severity="warning")
+            continue
+        logging = (ctx.repo.root / "models" / pin.model / REQUEST_LOGGING).resolve()
+        if logging.is_dir():
+            components = data.get("components") if isinstance(data, dict) else None
+            entries = [(folder / c).resolve() if isinstance(c, str) else None for c in components or []]
+            versions = [i for i, e in enumerate(entries)
+                        if e is not None and "versions" in (e.parent.name, e.parent.parent.name)]
+            at = entries.index(logging) if logging in entries else None
+            if at is None or (versions and at > versions[0]):
+                where = "is not listed" if at is None else "is listed after the version's component"
+                yield _finding("SY512", pin.file, 1,
+                               f"{pin.model} in {env}: the request logging (models/{pin.model}/{REQUEST_LOGGING}) "
+                               f"{where}, so its predictors' requests never reach the drift check",
+                               f"list ../../../../models/{pin.model}/{REQUEST_LOGGING} first under components",
+                               severity="warning")
 
 
 # --------------------------------------------------------------------------

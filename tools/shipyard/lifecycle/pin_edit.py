@@ -20,7 +20,7 @@ from shipyard import ids
 from shipyard.errors import ShipyardError
 from shipyard.files import read_exact
 from shipyard.lifecycle.yaml_edit import dump_round_trip, load_round_trip
-from shipyard.models import SELDON_GROUP, SELDON_KIND
+from shipyard.models import REQUEST_LOGGING, SELDON_GROUP, SELDON_KIND
 from shipyard.models.components import component_dir
 from shipyard.models.gpus import is_gpu_patch
 from shipyard.models.pins import env_models_dir, managed_ops, pin_dir
@@ -54,8 +54,12 @@ def new_pin_text(repo: Repository, env: str, model: str, state: PinState, gpu_pa
     folder = pin_dir(repo, env, model)
     models_dir = repo.root / "models" / model
     resources = [relative_to_folder(folder, models_dir / "deploy")]
+    components = []
     if env in repo.settings.monitored and (models_dir / "monitoring").is_dir():
         resources.append(relative_to_folder(folder, models_dir / "monitoring"))
+        if (models_dir / REQUEST_LOGGING).is_dir():
+            # before the version's component: the canary copies predictor 0, logger included
+            components.append(relative_to_folder(folder, models_dir / REQUEST_LOGGING))
     lines = [
         f"# {model} in {env}: the pinned version and its size here.",
         "# `shipyard promote`, `rollout` and `rollback` edit this file; comments are kept.",
@@ -64,6 +68,7 @@ def new_pin_text(repo: Repository, env: str, model: str, state: PinState, gpu_pa
         "resources:",
         *[f"- {r}" for r in resources],
         "components:",
+        *[f"- {c}" for c in components],
         f"- {relative_to_folder(folder, component_dir(repo, model, state.stable))}",
         "patches:",
         f"- target: {{group: {SELDON_GROUP}, kind: {SELDON_KIND}, name: {model}}}",

@@ -25,3 +25,6 @@ SELDON_KIND = "SeldonDeployment"
 VERSION_LABEL = "shipyard.dev/model-version"
 CANARY_LABEL = "shipyard.dev/canary-version"
 CANARY_PREDICTOR = "canary"
+REQUEST_LOGGING = "monitoring/request-logging"
+"""The Component under models/<model>/ that adds the predictors' request
+logger; pins of monitored environments list it before the version's."""
