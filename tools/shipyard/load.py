@@ -45,6 +45,7 @@ import math
 import re
 import stat
 import sys
+import threading
 from datetime import datetime, timedelta, timezone
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -780,29 +781,35 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _documents(text: str, path: str, *, strict: bool = False) -> list[_Document]:
+def _documents(
+    text: str, path: str, *, strict: bool = False, share: bool = False, source: FileText | None = None
+) -> list[_Document]:
     """Every document of ``text``; JSON texts take json's C parser. A
     ``strict`` read (``load_located``) indexes every line at once and
-    refuses unquoted timestamps that name no date. (The collector is paused
+    refuses unquoted timestamps that name no date. ``share``: equal values
+    of a large text are built once (``shipyard.yaml_fast._Sharing``), for
+    object bodies, which nothing changes in place. (The collector is paused
     as ``_collector_paused`` does, written out: a validate run of 200,000
     small generated files calls this 400,000 times.)"""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _documents_of(text, path, strict)
+        return _documents_of(text, path, strict, share, source)
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _documents_of(text: str, path: str, strict: bool) -> list[_Document]:
+def _documents_of(
+    text: str, path: str, strict: bool, share: bool = False, source: FileText | None = None
+) -> list[_Document]:
     stripped = text.lstrip()
     if stripped[:1] in ("{", "["):
         parsed = _json_document(text)
         if parsed is not None:
             return [parsed]
     if not strict and len(text) >= FAST_MIN_CHARS:
-        fast = _fast_documents(text, path)
+        fast = _fast_documents(text, path, share, source)
         if fast is not None:
             return fast
     return _exact_documents(text, path, strict)
@@ -815,7 +822,7 @@ every strict read, by libyaml here: for them importing rapidyaml (~60 ms)
 would cost more than it saves."""
 
 
-def _fast_documents(text: str, path: str) -> list[_Document] | None:
+def _fast_documents(text: str, path: str, share: bool = False, source: FileText | None = None) -> list[_Document] | None:
     """The documents of ``text`` read by ``shipyard.yaml_fast``, the ones it
     leaves to the exact reader read here one by one (lines shifted to their
     place in the text). None hands the whole text to the exact reader:
@@ -835,13 +842,14 @@ def _fast_documents(text: str, path: str) -> list[_Document] | None:
         return None
     finally:
         parser.dispose()
-    found = yaml_fast.chunks(text)
+        del parser  # it holds the text encoded, as large as the file, until dropped
+    found = yaml_fast.chunks(text, share=share)
     if found is None:
         return None
     out: list[_Document] = []
     for chunk in found:
         if not chunk.exact:
-            out.append(_Document(chunk.body, chunk.line + 1, [], _ChunkLines(text, chunk.start, chunk.end, chunk.line)))
+            out.append(_Document(chunk.body, chunk.line + 1, [], _ChunkLines(source or text, chunk.start, chunk.end, chunk.line)))
             continue
         try:
             docs = _exact_documents(text[chunk.start : chunk.end], path, False)
@@ -861,11 +869,12 @@ _DOCUMENT_END = re.compile(r"^\.\.\.(?=[ \t\r\n]|\Z)", re.M)
 class _ChunkLines:
     """Lines inside one document the fast reader read: ``text[start:end]``,
     whose first line is 0-based line ``line`` of the text, composed with
-    marks on first use only."""
+    marks on first use only. ``text`` is the text, or the file it was read
+    from (``FileText``), read again only when a line is asked for."""
 
     __slots__ = ("text", "start", "end", "line", "root", "parsed")
 
-    def __init__(self, text: str, start: int, end: int, line: int) -> None:
+    def __init__(self, text: "str | FileText", start: int, end: int, line: int) -> None:
         self.text = text
         self.start = start
         self.end = end
@@ -877,9 +886,10 @@ class _ChunkLines:
         if not path:
             return self.line + 1
         if not self.parsed:  # two threads may both parse; either result is the same
+            text = self.text if isinstance(self.text, str) else self.text.read()
             try:
                 with _collector_paused():
-                    roots = _compose_all(self.text[self.start : self.end], "")
+                    roots = _compose_all(text[self.start : self.end], "") if text is not None else []
             except ShipyardError:
                 roots = []
             self.root = roots[0] if roots else None
@@ -887,6 +897,42 @@ class _ChunkLines:
         if self.root is None:
             return None
         return _line_in(self.root, path) + self.line
+
+
+class FileText:
+    """The text of a loaded file, for the lines of its objects: read again
+    from the file the first time a finding asks for a line in it, then
+    kept. A large file's text is thus not held for the whole run (it is as
+    big as the file; its objects are what the checks need), and the run of
+    a file with no findings never reads it twice. A file that changed on
+    disk meanwhile (size or modification time) gives no lines: findings
+    fall back to each object's document line, never to a wrong one."""
+
+    __slots__ = ("path", "rel", "stamp", "_text", "_lock")
+
+    def __init__(self, path: Path, rel: str, stamp: tuple[int, int]) -> None:
+        self.path = path
+        self.rel = rel
+        self.stamp = stamp
+        self._text: str | None = None
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def stamp_of(path: Path) -> tuple[int, int] | None:
+        try:
+            info = path.stat()
+        except OSError:
+            return None
+        return info.st_size, info.st_mtime_ns
+
+    def read(self) -> str | None:
+        with self._lock:
+            if self._text is None and self.stamp_of(self.path) == self.stamp:
+                try:
+                    self._text = read_text(self.path, self.rel)
+                except ShipyardError:
+                    return None
+            return self._text
 
 
 class _ShiftedLines:
@@ -1164,7 +1210,7 @@ def _line_tree(node: Node, memo: dict[int, _LineTree]) -> _LineTree | None:
 # Public API.
 
 
-def load_text(text: str, path: str, *, target: str = "") -> Loaded:
+def load_text(text: str, path: str, *, target: str = "", source: FileText | None = None) -> Loaded:
     """Every Kubernetes object in the YAML (or JSON) ``text`` of ``path``.
 
     Documents that are not objects give SY104 findings; duplicate keys give
@@ -1173,18 +1219,19 @@ def load_text(text: str, path: str, *, target: str = "") -> Loaded:
     (The collector stays paused while the objects are made, as it is for
     the documents: re-enabled in between, its passes over the documents
     just built cost as much as reading them. After a large text it is
-    frozen, see the module's docstring.)"""
+    frozen, see the module's docstring.) ``source``: the file ``text`` was
+    read from, for lines asked after ``text`` is gone (``FileText``)."""
     with _collector_paused():
-        loaded = _load_text(text, path, target)
+        loaded = _load_text(text, path, target, source)
         if len(text) >= FAST_MIN_CHARS:
             gc.freeze()
     return loaded
 
 
-def _load_text(text: str, path: str, target: str) -> Loaded:
+def _load_text(text: str, path: str, target: str, source: FileText | None = None) -> Loaded:
     objects: list[K8sObject] = []
     findings: list[Finding] = []
-    for doc in _documents(text, path):
+    for doc in _documents(text, path, share=True, source=source):
         body = doc.body
         if body is None:
             continue
@@ -1277,8 +1324,12 @@ def _scalar_name(value: Any) -> str:
 
 
 def load_file(path: Path, rel: str, *, target: str = "") -> Loaded:
-    """``load_text`` of a file, read as UTF-8 (a BOM is allowed)."""
-    return load_text(read_text(path, rel), rel, target=target)
+    """``load_text`` of a file, read as UTF-8 (a BOM is allowed). The text
+    is not kept: lines are found in the file again (``FileText``)."""
+    stamp = FileText.stamp_of(path)
+    text = read_text(path, rel)
+    source = FileText(path, rel, stamp) if stamp is not None else None
+    return load_text(text, rel, target=target, source=source)
 
 
 def load_documents(text: str, path: str) -> list[tuple[Any, int]]:

@@ -47,7 +47,7 @@ import tempfile
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 __all__ = ["Chunk", "available", "chunks"]
 
@@ -128,12 +128,101 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+class _Sharing:
+    """An ``object_pairs_hook`` that builds each equal value once per batch.
+
+    Rendered manifests repeat themselves: the same labels, resources,
+    probes, security contexts, ports and environment entries in object
+    after object. A dict costs 184 bytes or more and a string about 50, so
+    10,000 Deployments held as plain JSON values take about 50 MB, three
+    quarters of it in such repeats. Here equal strings become one string,
+    and a dict or list whose values are all scalars or already-shared
+    values (checked bottom-up, as ``json`` builds them) becomes the one
+    built first: the objects of a validate run take less than half the
+    memory, for a few hundredths of a second.
+
+    A shared value is read by every object that holds it, which is sound
+    because bodies are never changed in place (they are already shared
+    between targets and with the render cache, see
+    ``shipyard.render.engine.Renderer.to_objects``); a test runs every check
+    on shared bodies and compares them before and after. Equal means equal
+    as JSON with types kept: ``true`` and ``1`` are never merged.
+
+    The tables live for one batch of documents (``_BATCH``), so what they
+    cost on the way is bounded by the batch, not by the text."""
+
+    __slots__ = ("_strings", "_values", "_shared")
+
+    def __init__(self) -> None:
+        self._strings: dict[str, str] = {}
+        self._values: dict[tuple[Any, ...], Any] = {}
+        self._shared: set[int] = set()  # ids of values held in _values
+
+    def pairs(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        strings, shared = self._strings, self._shared
+        out: dict[str, Any] = {}
+        key: list[Any] = []
+        whole = True
+        for name, value in pairs:
+            kind = value.__class__
+            if kind is str:
+                value = strings.setdefault(value, value)
+                key.append((name, value))
+            elif kind is int or kind is bool or value is None:
+                key.append((name, kind, value))
+            elif id(value) in shared:
+                key.append((name, id(value)))
+            elif kind is list and (one := self._list(value)) is not None:
+                value = one
+                key.append((name, id(one)))
+            else:
+                whole = False
+            out[name] = value
+        if len(out) != len(pairs):
+            raise _Bail  # a duplicate key: the exact reader reports it with its lines
+        if not whole:
+            return out
+        return self._one(tuple(key), out)
+
+    def _list(self, items: list[Any]) -> list[Any] | None:
+        """The shared list equal to ``items``, or None when an item is not
+        a scalar or a shared value (its strings are shared all the same)."""
+        strings, shared = self._strings, self._shared
+        key: list[Any] = []
+        whole = True
+        for index, item in enumerate(items):
+            kind = item.__class__
+            if kind is str:
+                items[index] = item = strings.setdefault(item, item)
+                key.append(item)
+            elif kind is int or kind is bool or item is None:
+                key.append((kind, item))
+            elif id(item) in shared:
+                key.append(id(item))
+            elif kind is list and (one := self._list(item)) is not None:
+                items[index] = one
+                key.append(id(one))
+            else:
+                whole = False
+        if not whole:
+            return None
+        return self._one(("list", tuple(key)), items)
+
+    def _one(self, key: tuple[Any, ...], value: Any) -> Any:
+        known = self._values.get(key)
+        if known is not None:
+            return known
+        self._values[key] = value
+        self._shared.add(id(value))
+        return value
+
+
 def _no_float(_text: str) -> Any:
     raise _Bail
 
 
-def _decode(text: str) -> Any:
-    return json.loads(text, object_pairs_hook=_pairs, parse_float=_no_float, parse_constant=_no_float)
+def _decode(text: str, hook: Callable[[list[tuple[str, Any]]], dict[str, Any]] = _pairs) -> Any:
+    return json.loads(text, object_pairs_hook=hook, parse_float=_no_float, parse_constant=_no_float)
 
 
 def _ambiguous(text: str, is_key: bool) -> bool:
@@ -156,10 +245,12 @@ def _ambiguous(text: str, is_key: bool) -> bool:
     return value is not text
 
 
-def chunks(text: str) -> list[Chunk] | None:
+def chunks(text: str, *, share: bool = False) -> list[Chunk] | None:
     """The documents of ``text``, each read here or marked for the exact
     reader; None when rapidyaml is not installed or the text has line
-    breaks other than \\n and \\r\\n (the exact reader reads it whole)."""
+    breaks other than \\n and \\r\\n (the exact reader reads it whole).
+    ``share``: equal values are built once (``_Sharing``), for bodies that
+    nothing changes in place."""
     if not available() or _OTHER_BREAKS.search(text):
         return None
     bounds = [0, *(m.start() for m in MARKER.finditer(text)), len(text)]
@@ -183,23 +274,25 @@ def chunks(text: str) -> list[Chunk] | None:
         at = content
         out.append(Chunk(content, end, line, None, False))
     with _quiet_stderr():
-        _parse(text, out)
+        _parse(text, out, share)
     return out
 
 
-def _parse(text: str, out: list[Chunk]) -> None:
+def _parse(text: str, out: list[Chunk], share: bool) -> None:
     """Read the chunks ``out`` holds, ``_BATCH`` at a time (the JSON of a
     batch is dropped once decoded)."""
     tree = _ryml.Tree()
+    buffer = [bytearray(1 << 16)]
     for k in range(0, len(out), _BATCH):
         pending = [(chunk, emitted) for chunk in out[k : k + _BATCH]
-                   if not chunk.exact and (emitted := _emit(text, chunk, tree)) is not None]
+                   if not chunk.exact and (emitted := _emit(text, chunk, tree, buffer)) is not None]
         if not pending:
             continue
+        hook = _Sharing().pairs if share else _pairs
         try:
-            values = _decode("[" + ",".join(emitted for _, emitted in pending) + "]")
+            values = _decode("[" + ",".join(emitted for _, emitted in pending) + "]", hook)
         except (_Bail, ValueError, RecursionError):
-            values = [_decode_one(emitted) for _, emitted in pending]
+            values = [_decode_one(emitted, hook) for _, emitted in pending]
         for (chunk, emitted), value in zip(pending, values):
             if value is None or (emitted.count("{") + emitted.count("[") > _max_depth() and _too_deep(value)):
                 chunk.exact = True  # null documents, and the rare ones that need a closer look
@@ -207,9 +300,13 @@ def _parse(text: str, out: list[Chunk]) -> None:
                 chunk.body = value
 
 
-def _emit(text: str, chunk: Chunk, tree: Any) -> str | None:
+def _emit(text: str, chunk: Chunk, tree: Any, buffer: list[bytearray]) -> str | None:
     """The JSON of one chunk, or None (and ``chunk.exact`` set) when the
-    exact reader must read it."""
+    exact reader must read it. The JSON is written into ``buffer[0]``
+    (grown when too small) and decoded from there: rapidyaml 0.15.2's
+    ``emit_json`` never frees the buffer it returns, about 1 KB per
+    Deployment (``emit_json_to_substr`` into a buffer of ours leaks
+    nothing and is faster)."""
     ryml = _ryml
     piece = text[chunk.start : chunk.end]
     if (_SLOW_CHARS.search(piece) or not piece.endswith("\n")  # rapidyaml ends a last block scalar with one
@@ -225,7 +322,13 @@ def _emit(text: str, chunk: Chunk, tree: Any) -> str | None:
             if tree.num_children(node) != 1:
                 raise _Bail
             node = tree.first_child(node)
-        emitted = ryml.emit_json(tree, node)
+        failed, size = ryml.emit_json_to_substr(tree, node, buffer[0])
+        if failed:
+            buffer[0] = bytearray(2 * size)
+            failed, size = ryml.emit_json_to_substr(tree, node, buffer[0])
+            if failed:
+                raise _Bail
+        emitted = buffer[0][:size].decode()
     except (_Bail, ryml.ExceptionBasic, TypeError, UnicodeError, IndexError):
         chunk.exact = True
         return None
@@ -235,9 +338,9 @@ def _emit(text: str, chunk: Chunk, tree: Any) -> str | None:
     return emitted
 
 
-def _decode_one(emitted: str) -> Any:
+def _decode_one(emitted: str, hook: Callable[[list[tuple[str, Any]]], dict[str, Any]]) -> Any:
     try:
-        return _decode(emitted)
+        return _decode(emitted, hook)
     except (_Bail, ValueError, RecursionError):
         return None
 

@@ -54,7 +54,7 @@ def is_prepackaged(implementation: Any) -> bool:
     return isinstance(implementation, str) and bool(implementation) and implementation not in SELDON_BUILTIN_IMPLEMENTATIONS
 
 
-@dataclass
+@dataclass(slots=True)
 class Replicas:
     """How many copies of a pod run: ``low`` at rest (what a disruption
     leaves you with), ``high`` at most (what capacity must hold), and the
@@ -65,7 +65,7 @@ class Replicas:
     path: JsonPath
 
 
-@dataclass
+@dataclass(slots=True)
 class PodSpecRef:
     """One pod template inside an object.
 
@@ -105,7 +105,13 @@ def _int(value: Any, default: int) -> int:
 
 
 def _labels(value: Any) -> dict[str, str]:
-    return {str(k): str(v) for k, v in as_dict(value).items()}
+    """Pod labels as strings: the manifest's own dict when it already is
+    one (the usual case, and bodies are never changed in place), else a
+    copy with every key and value made a string."""
+    labels = as_dict(value)
+    if all(k.__class__ is str and v.__class__ is str for k, v in labels.items()):
+        return labels
+    return {str(k): str(v) for k, v in labels.items()}
 
 
 def seldon_replicas(obj: K8sObject, p_index: int, c_index: int | None) -> Replicas:
@@ -178,6 +184,13 @@ def _trial_pod_specs(obj: K8sObject) -> Iterator[PodSpecRef]:
         yield PodSpecRef(obj, pod.path, pod.spec, label, replicas, pod.labels)
 
 
+_TEMPLATE_SPEC: JsonPath = ("spec", "template", "spec")
+_REPLICAS: JsonPath = ("spec", "replicas")
+_PARALLELISM: JsonPath = ("spec", "parallelism")
+"""Paths every workload at the top of its object shares (one tuple each,
+not one per object: a run may walk 10,000 Deployments)."""
+
+
 def _workload_pod_specs(obj: K8sObject, body: dict[str, Any], at: JsonPath,
                         hpas: dict[tuple[str, str, str], tuple[int, int, K8sObject]] | None) -> Iterator[PodSpecRef]:
     """The pod templates of ``body``, an object's own body (``at`` empty) or
@@ -194,16 +207,16 @@ def _workload_pod_specs(obj: K8sObject, body: dict[str, Any], at: JsonPath,
         pod = as_dict(dig(spec, "template", "spec"))
         if kind == "Job":
             parallelism = _int(spec.get("parallelism"), 1)
-            replicas = Replicas(parallelism, parallelism, (*at, "spec", "parallelism"))
+            replicas = Replicas(parallelism, parallelism, (*at, "spec", "parallelism") if at else _PARALLELISM)
         elif kind == "DaemonSet":
             replicas = Replicas(1, 1, at)
         else:
             count = _int(spec.get("replicas"), 1)
-            replicas = Replicas(count, count, (*at, "spec", "replicas"))
+            replicas = Replicas(count, count, (*at, "spec", "replicas") if at else _REPLICAS)
             scaled = (hpas or {}).get((obj.namespace, str(kind), obj.name)) if not at else None
             if scaled is not None:
-                replicas = Replicas(scaled[0], scaled[1], ("spec", "replicas"))
-        yield PodSpecRef(obj, (*at, "spec", "template", "spec"), pod, "", replicas,
+                replicas = Replicas(scaled[0], scaled[1], _REPLICAS)
+        yield PodSpecRef(obj, (*at, "spec", "template", "spec") if at else _TEMPLATE_SPEC, pod, "", replicas,
                          _labels(dig(spec, "template", "metadata", "labels")))
         return
     if kind == "CronJob":
