@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shipyard.render import deps
 from shipyard.render.run import TOOL_CLOCK
 from shipyard.repo import Repository
 from shipyard.validate import validate
@@ -50,6 +51,7 @@ class Run:
 def timed(repo: Repository, *, cold: bool, **kwargs: Any) -> Run:
     if cold:
         shutil.rmtree(repo.root / ".shipyard-cache", ignore_errors=True)
+    deps._PARSED.clear()  # as in a new process: nothing parsed yet
     TOOL_CLOCK.reset()
     started = time.perf_counter()
     report = validate(repo, **kwargs)

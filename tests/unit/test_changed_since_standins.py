@@ -127,3 +127,44 @@ def test_with_a_warm_cache_the_upstream_objects_are_checked_from_it(repo: Reposi
     assert upstream_builds() == 0
     flux = next(t for t in report.targets if t.name == "clusters/c1/flux")
     assert any(o.kind == "Deployment" and o.name == "katib-controller" for o in flux.objects)
+
+
+def helm_templates() -> int:
+    return sum(1 for call, _seconds in TOOL_CLOCK.log if call.startswith("helm template"))
+
+
+def test_a_model_change_leaves_chart_releases_unrendered_and_finds_what_a_full_render_finds(
+        repo: Repository) -> None:
+    write(repo.root, PIN, KUSTOMIZATION + "namespace: nowhere\nresources:\n- ../../../../models/iris/deploy\n")
+    found = run(repo)
+    assert helm_templates() == 0
+    everything = run(repo, stand_ins=False)
+    assert helm_templates() >= 1
+    # What the full run finds beyond the stand-in run is on upstream or
+    # chart objects only, which the change cannot reach.
+    beyond = [f for f in everything if f not in found]
+    assert all(f[1].startswith(("https://github.com/kubeflow/katib//", "chart:")) for f in beyond), beyond
+    assert [f for f in found if f not in everything] == []
+
+
+def test_a_release_stands_in_only_when_neither_it_nor_its_values_changed_or_live_with_the_models(
+        repo: Repository, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shipyard.objects import K8sObject, Source
+
+    release = K8sObject({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+                         "metadata": {"name": "seldon-core", "namespace": "seldon-system"}},
+                        Source("base/seldon-core/helmrelease.yaml", 1))
+    with open_renderer(repo, use_cache=False) as renderer:
+        assert not renderer.chart_may_stand_in(release, [])  # not a --changed-since run
+        renderer.stand_in_unless = {PIN}
+        assert renderer.chart_may_stand_in(release, [])
+        assert renderer.chart_may_stand_in(release, ["base/seldon-core/values.yaml"])
+        assert not renderer.chart_may_stand_in(release, ["models/iris/values.yaml"])  # values from a model's folder
+        assert not renderer.chart_may_stand_in(release, [""])  # a values source that was not found
+        renderer.stand_in_unless = {PIN, "base/seldon-core/values.yaml"}
+        assert not renderer.chart_may_stand_in(release, ["base/seldon-core/values.yaml"])
+        renderer.stand_in_unless = {PIN, "base/seldon-core/helmrelease.yaml"}
+        assert not renderer.chart_may_stand_in(release, [])
+        renderer.stand_in_unless = {PIN}
+        monkeypatch.setenv("SHIPYARD_SHARED_BASES", "0")
+        assert not renderer.chart_may_stand_in(release, [])

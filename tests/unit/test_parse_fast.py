@@ -114,13 +114,54 @@ YAML11 = [
     "key with spaces: v\n\"quoted key\": v\n'': empty\n",
     "emoji: \"\U0001F600\"\nraw: caf\u00e9\n",
     "long: " + "9" * 40 + "\nneg: -" + "7" * 30 + "\n",
+    "f1: {?a: b}\nf2: [?a]\nf4: [a,\n  ?b]\n",
+    "f5: {? a: b}\nf6: [? a]\n",
+    "a: &x 1\nb: [1, *x]\nc: !!str 3\n",
+    "- &anchor\n  k: v\n- *anchor\n",
 ]
+
+PROSE = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: things.example.com
+spec:
+  pattern: ^[a-z]*$
+  glob: 'registry/*/image'
+  note: "is it ready ? yes ! * not & done"
+  rule: '(has(self.a) ? 1 : 0) + (has(self.b)
+    ? 1 : 0) <= 1'
+  cel: 'self.x.startsWith("unix://")
+    ? !has(self.ports) : true'
+  text: |
+    * a bullet
+    ? a line that starts with a question mark
+    !important & more
+  plain: a * b
+"""
 
 
 @pytest.mark.parametrize("doc", YAML11)
 def test_yaml_1_1_values_are_read_as_the_exact_reader_reads_them(doc: str) -> None:
     text = f"---\n{doc}---\n{doc}"
     _same(text, [(), ("a",), ("outer", "k"), (0,), ("merged", "x"), ("s",)])
+
+
+def test_prose_that_looks_like_anchors_tags_or_keys_is_read_by_the_fast_reader() -> None:
+    """CRD descriptions and CEL rules are full of ``*``, ``?``, ``!`` and
+    ``&``: rapidyaml's tree says there is no anchor, alias or tag, so the
+    document stays on the fast route, and reads as the exact reader reads it."""
+    text = f"---\n{PROSE}---\n{PROSE}"
+    _same(text, [("spec", "rule"), ("spec", "text")])
+    assert _fast_share(text) == (2, 0)
+
+
+@pytest.mark.parametrize("doc", ["a: &x 1\nb: *x\n", "k: !!str 3\n", "f: {?a: b}\n", "f: [?a]\n", "f: {x, ?a: b}\n",
+                                 "- &a {k: v}\n- *a\n"])
+def test_real_anchors_aliases_tags_and_glued_flow_keys_go_to_the_exact_reader(doc: str) -> None:
+    text = f"---\n{PROSE}---\n{doc}"
+    _same(text)
+    assert _fast_share(text) == (1, 1)
 
 
 def test_documents_and_lines_around_markers_and_comments() -> None:

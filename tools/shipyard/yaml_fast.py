@@ -58,10 +58,11 @@ _SLOW_CHARS = re.compile("[\t\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff\u2028\u20
 """Characters the exact reader handles alone: tabs (libyaml refuses them
 in indentation), characters libyaml refuses or reads as line breaks."""
 
-_MAY_BE_NODE_PROPERTY = re.compile(r"(?:^|[ \n\[\]{},])[&*!?]", re.M)
-"""Anything that may be an anchor, alias or tag, or an explicit key (in a
-flow mapping libyaml reads ``{?a: b}`` as the key ``a``, rapidyaml as
-``?a``); searched only in texts holding one of the characters."""
+_ASCII_SLOW_CHARS = re.compile("[\t\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""``_SLOW_CHARS`` for an ASCII text (a search of half the time)."""
+
+_GLUED_QUESTION = re.compile(r"\?(?![ \t\r\n])")
+"""A ``?`` glued to what follows (the candidates ``_glued_flow_key`` judges)."""
 
 _OTHER_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
 """Line breaks for libyaml besides \\n and \\r\\n: a text holding one goes to
@@ -251,7 +252,7 @@ def chunks(text: str, *, share: bool = False) -> list[Chunk] | None:
     breaks other than \\n and \\r\\n (the exact reader reads it whole).
     ``share``: equal values are built once (``_Sharing``), for bodies that
     nothing changes in place."""
-    if not available() or _OTHER_BREAKS.search(text):
+    if not available() or (("\r" in text or not text.isascii()) and _OTHER_BREAKS.search(text)):
         return None
     bounds = [0, *(m.start() for m in MARKER.finditer(text)), len(text)]
     out: list[Chunk] = []
@@ -309,8 +310,14 @@ def _emit(text: str, chunk: Chunk, tree: Any, buffer: list[bytearray]) -> str | 
     nothing and is faster)."""
     ryml = _ryml
     piece = text[chunk.start : chunk.end]
-    if (_SLOW_CHARS.search(piece) or not piece.endswith("\n")  # rapidyaml ends a last block scalar with one
-            or (("&" in piece or "*" in piece or "!" in piece or "?" in piece) and _MAY_BE_NODE_PROPERTY.search(piece))):
+    # Anchors, aliases and tags are asked of rapidyaml's tree (one pass in
+    # C) when one of their characters occurs at all: prose and patterns in
+    # CRDs (``^[a-z]*$``, "is it ready?") hold them everywhere, and a search
+    # of the text for where they may start cost more than the tree's answer.
+    maybe_properties = "&" in piece or "*" in piece or "!" in piece
+    slow = _ASCII_SLOW_CHARS if piece.isascii() else _SLOW_CHARS
+    if (slow.search(piece) or not piece.endswith("\n")  # rapidyaml ends a last block scalar with one
+            or ("?" in piece and _glued_flow_key(piece))):
         chunk.exact = True
         return None
     try:
@@ -322,6 +329,8 @@ def _emit(text: str, chunk: Chunk, tree: Any, buffer: list[bytearray]) -> str | 
             if tree.num_children(node) != 1:
                 raise _Bail
             node = tree.first_child(node)
+        if maybe_properties and _has_node_properties(tree):
+            raise _Bail
         failed, size = ryml.emit_json_to_substr(tree, node, buffer[0])
         if failed:
             buffer[0] = bytearray(2 * size)
@@ -336,6 +345,40 @@ def _emit(text: str, chunk: Chunk, tree: Any, buffer: list[bytearray]) -> str | 
         chunk.exact = True
         return None
     return emitted
+
+
+def _glued_flow_key(piece: str) -> bool:
+    """Whether ``piece`` may hold a ``?`` glued to what follows where a flow
+    collection's token starts (after ``[``, ``{`` or ``,`` and any
+    whitespace, or after ``:`` and spaces): in a flow collection libyaml
+    takes it for an explicit key (``{?a: b}`` is the key ``a``, ``[?a]`` a
+    mapping), rapidyaml for part of a plain scalar (``?a``). A ``? ``
+    followed by a space means the same to both (an explicit key), and a
+    key that is a collection is refused by rapidyaml: neither needs a look."""
+    for match in _GLUED_QUESTION.finditer(piece):
+        at = match.start() - 1
+        while at >= 0 and piece[at] in " \t\r\n":
+            at -= 1
+        if at >= 0 and piece[at] in "[{,":
+            return True
+        spaces = match.start() - 1
+        while spaces >= 0 and piece[spaces] == " ":
+            spaces -= 1
+        if spaces < match.start() - 1 and spaces >= 0 and piece[spaces] == ":":
+            return True
+    return False
+
+
+def _has_node_properties(tree: Any) -> bool:
+    """Whether any node of the parsed document has an anchor, is an alias
+    or has a tag: asked of rapidyaml's tree only when the text may hold one
+    (one of ``&``, ``*``, ``!`` occurs in it), since prose and patterns such as
+    ``^[a-z]*$`` or "what is this?" in a CRD's descriptions look like one
+    to a search of the text."""
+    ryml = _ryml
+    marks = ryml.KEYANCH | ryml.VALANCH | ryml.KEYREF | ryml.VALREF | ryml.KEYTAG | ryml.VALTAG
+    kind = tree.type  # one call per node: its type bits hold all six
+    return any(kind(node) & marks for node in range(tree.size()))
 
 
 def _decode_one(emitted: str, hook: Callable[[list[tuple[str, Any]]], dict[str, Any]]) -> Any:

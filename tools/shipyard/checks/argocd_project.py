@@ -15,6 +15,7 @@ kind while an empty one permits none; a cluster whitelist must list a kind.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from shipyard.shapes import as_dict, as_list
@@ -108,8 +109,16 @@ def _gobwas_range(pattern: str, i: int) -> tuple[str, int] | None:
 
 def gobwas_match(pattern: str, value: str, separators: str = "") -> bool:
     """util/glob Match: ``value`` matches the whole gobwas ``pattern``."""
+    compiled = _compiled_glob(pattern, separators)
+    return compiled is not None and compiled.fullmatch(value) is not None
+
+
+@lru_cache(maxsize=1024)
+def _compiled_glob(pattern: str, separators: str) -> re.Pattern[str] | None:
+    """A project's few patterns are matched against every object of a
+    target: each is translated and compiled once."""
     regex = _gobwas_regex(pattern, separators)
-    return regex is not None and re.fullmatch(regex, value, re.DOTALL) is not None
+    return re.compile(regex, re.DOTALL) if regex is not None else None
 
 
 def glob_match(pattern: str, value: str, allow_negation: bool, separators: str = "") -> bool:

@@ -151,17 +151,24 @@ object that is dropped after the build), their CRDs come from the committed
 index (`.shipyard/crds`, kept current by `shipyard schemas index --check`
 in CI), and, after the render, every object from the models' folders must
 still be of those kinds, or the whole run renders again with every base.
+Chart releases are treated alike: a HelmRelease or Argo CD Application
+whose own file and values files (a HelmRelease's valuesFrom objects, an
+Application's `$values/...` files) did not change and lie outside the
+models' folders is not rendered by helm in such a run (its CRDs come from
+the same index), whatever the render cache holds, so the two engines of a
+cluster always stand in the same charts. The chart itself is still
+declared (SY405's chart pins and SY411's cluster facts see it).
 Without the index, or for any other change (a base, an overlay, an entry
 point, `cluster.yaml`, `shipyard.yaml`), everything the targets include is
 rendered.
 
-Why that is safe: the upstream objects are unchanged (none of their inputs
-changed), the facts they are judged against (Namespaces, NetworkPolicies
+Why that is safe: the upstream objects and the charts' objects are
+unchanged (none of their inputs changed), the facts they are judged against (Namespaces, NetworkPolicies
 outside the models, AppProjects, CRDs, the entry points' paths) are
 unchanged too (no changed file may hold them), and both engines of a
 cluster deploy the same overlay build, so they agree on the upstream part
 as they did at REF. What is not re-checked, stated plainly: findings on the
-upstream objects themselves (unchanged since REF; the full run on the
+upstream and chart objects themselves (unchanged since REF; the full run on the
 target branch reports them), and a model object that meets an upstream
 object in one namespace (the same id, or a model's PodDisruptionBudget or
 NetworkPolicy selecting upstream pods). Models live in their own

@@ -7,6 +7,7 @@ changed file reach). Remote bases count by their URL, which pins a tag.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -20,13 +21,37 @@ def read_documents(file: Path) -> list[Any]:
     """Every document of a YAML file through the bounded loader, or [] when
     it cannot be read: kustomize reports such files itself, with its own
     message. (libyaml's recursive composer, called directly, would crash
-    the process on a deeply nested file instead.)"""
+    the process on a deeply nested file instead.)
+
+    Parsed once per content: a run walks the same kustomizations for
+    every target that includes them and for every cache key (a
+    --changed-since run parsed 660 files for 12 targets, a fifth of its
+    time). The file is read each time (the text is the key, so an edit is
+    never missed); the documents returned are shared, and read only."""
     from shipyard.load import load_documents, read_text  # late: the loader is heavy to import
 
     try:
-        return [body for body, _line in load_documents(read_text(file, str(file)), str(file))]
+        text = read_text(file, str(file))
     except ShipyardError:
         return []
+    key = (str(file), text)
+    known = _PARSED.get(key)
+    if known is not None:
+        return known
+    try:
+        docs = [body for body, _line in load_documents(text, str(file))]
+    except ShipyardError:
+        docs = []
+    with _PARSED_LOCK:
+        if len(_PARSED) >= _PARSED_KEEP:
+            _PARSED.clear()
+        _PARSED[key] = docs
+    return docs
+
+
+_PARSED: dict[tuple[str, str], list[Any]] = {}
+_PARSED_KEEP = 4096
+_PARSED_LOCK = threading.Lock()
 
 
 def read_kustomization(kfile: Path) -> dict[str, Any]:

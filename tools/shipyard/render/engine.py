@@ -510,10 +510,36 @@ class Renderer:
             records.append((body, where or "kustomize output", line, local))
         return records, frozenset(generated)
 
+    def chart_may_stand_in(self, release: K8sObject, inputs: list[str]) -> bool:
+        """Whether --changed-since may leave the chart ``release`` (a
+        HelmRelease or Argo CD Application) unrendered: the run checks a
+        model change (``stand_in_unless``), and neither the release's own
+        file nor any file its values come from (``inputs``) changed or lies
+        in a model's folders. Its objects are then what they were at the
+        change's base, and its CRDs come from the committed index, as for
+        an upstream base (docs/checks.md, "What --changed-since renders").
+        The answer does not depend on the render cache, so the Argo CD and
+        Flux sides of a cluster stand the same charts in."""
+        if self.stand_in_unless is None or not shared.enabled():
+            return False
+        from shipyard.changes import model_paths
+
+        folders = model_paths(self.repo)
+        return not any(
+            not file or file in self.stand_in_unless or any(file.startswith(folder) for folder in folders)
+            for file in (release.source.path, *inputs)
+        )
+
     def helm_records(
         self, chart: ChartRef, *, release: str, namespace: str, values: list[dict[str, Any]], kube_version: str,
-        include_crds: bool,
+        include_crds: bool, stand_in: bool = False,
     ) -> list[Record]:
+        """``helm template`` of one release, once per run and content.
+        ``stand_in`` (see ``chart_may_stand_in``): nothing is rendered."""
+        if stand_in:
+            with self._tools_lock:
+                self.stood_in.add(f"chart {chart.name} {chart.version}")
+            return []
         if self._dry():
             self._submit(self.helm_records, chart, release=release, namespace=namespace, values=copy.deepcopy(values),
                          kube_version=kube_version, include_crds=include_crds)
@@ -524,19 +550,17 @@ class Renderer:
                 return self._memo[key]
             records = self.cache.get(key)
             if records is None:
-                from shipyard.load import load_documents
-
                 text = self.helm.template(
                     chart, release=release, namespace=namespace, values=values, kube_version=kube_version,
                     include_crds=include_crds,
                 )
-                records = []
-                for template, doc in helm_mod.split_sources(text):
+
+                def where_of(template: str) -> str:
                     first, _, rest = template.partition("/")
-                    where = f"chart:{chart.name}-{chart.version}/{rest or first}" if template else f"chart:{chart.name}-{chart.version}"
-                    for body, _line in load_documents(doc, where):
-                        if isinstance(body, dict):
-                            records.append((body, where, 0, False))
+                    return f"chart:{chart.name}-{chart.version}/{rest or first}" if template else f"chart:{chart.name}-{chart.version}"
+
+                records = [(body, where_of(template), 0, False)
+                           for template, body in helm_mod.sourced_documents(text, where_of) if isinstance(body, dict)]
                 self.cache.put(key, records)
             self._memo[key] = records
             return records
@@ -757,12 +781,15 @@ class Renderer:
             return []
         chart, render_chart = charts
         values: list[dict[str, Any]] = []
+        inputs: list[str] = []
         for index, item in enumerate(_list(spec.get("valuesFrom"))):
             if not isinstance(item, dict):
                 continue
             layer = self._values_from(obj, item, index, result, ns)
             if layer is not None:
                 values.append(layer)
+            source = self._find(result, "", _text(item.get("kind")) or "ConfigMap", _text(item.get("name")), ns)
+            inputs.append(source.source.path if source is not None else "")
         if isinstance(spec.get("values"), dict):
             values.append(spec["values"])
         target_ns = spec.get("targetNamespace") or ns
@@ -770,7 +797,8 @@ class Renderer:
         crds = str(_map(spec.get("install")).get("crds") or "Create")
         try:
             records = self.helm_records(render_chart, release=str(release), namespace=str(target_ns), values=values,
-                                        kube_version=kube_version, include_crds=crds != "Skip")
+                                        kube_version=kube_version, include_crds=crds != "Skip",
+                                        stand_in=self.chart_may_stand_in(obj, inputs))
         except ShipyardError as exc:
             if render_chart is chart:
                 raise  # a chart repository's chart: as for every chart, the run stops with helm's error
@@ -1009,9 +1037,11 @@ class Renderer:
                          obj.source.path, obj.line_of(path + ("targetRevision",)))
         result.charts.append(chart)
         values: list[dict[str, Any]] = []
+        inputs: list[str] = []
         for index, value_file in enumerate(_list(helm_spec.get("valueFiles"))):
             if not isinstance(value_file, str):
                 continue  # not a path: the schema check (SY101) reports its type
+            inputs.append(value_file[1:].partition("/")[2] if value_file.startswith("$") else "")
             layer = self._argo_value_file(obj, value_file, refs, path + ("helm", "valueFiles", index), result)
             if layer is not None:
                 values.append(layer)
@@ -1029,7 +1059,8 @@ class Renderer:
             values.append(helm_spec["valuesObject"])
         release = str(helm_spec.get("releaseName") or obj.name)
         records = self.helm_records(chart, release=release, namespace=destination or "default", values=values,
-                                    kube_version=kube_version, include_crds=not helm_spec.get("skipCrds", False))
+                                    kube_version=kube_version, include_crds=not helm_spec.get("skipCrds", False),
+                                    stand_in=self.chart_may_stand_in(obj, inputs))
         objects = self.to_objects(records, target)
         set_default_namespace(objects, destination or "default", cluster_scoped_kinds(objects))
         return objects

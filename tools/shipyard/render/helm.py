@@ -8,6 +8,7 @@ versions of every chart the repository uses, under their upstream names.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 import re
@@ -16,7 +17,7 @@ import tempfile
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -161,13 +162,41 @@ def _tidy_helm_message(message: str) -> str:
 SOURCE_COMMENT = re.compile(r"^# Source: (.+)$", re.MULTILINE)
 
 
-def split_sources(text: str) -> list[tuple[str, str]]:
-    """Split helm output into (template path, document text) pairs using the
-    ``# Source:`` comment helm writes above each document."""
-    out: list[tuple[str, str]] = []
-    for doc in re.split(r"^---\s*$", text, flags=re.MULTILINE):
-        if not doc.strip():
-            continue
-        match = SOURCE_COMMENT.search(doc)
-        out.append((match.group(1).strip() if match else "", doc))
+_DOCUMENT_START = re.compile(r"^---\s*$", re.MULTILINE)
+
+
+def sourced_documents(text: str, where_of: Callable[[str], str]) -> list[tuple[str, Any]]:
+    """(template path, value) of every non-empty document of helm's output,
+    read as one text: a chart's few hundred templates are then one large
+    text for the loader's fast reader instead of as many small ones (most
+    of the Python time of a repository's helm renders). Each document
+    belongs to the piece (between ``---`` lines) it starts in, and that
+    piece's ``# Source:`` comment names its template. When the whole text cannot be read, the pieces are read one
+    by one, as ``where_of(template)``, so an error names its template."""
+    from shipyard.errors import ShipyardError
+    from shipyard.load import load_documents
+
+    pieces: list[tuple[int, str, str]] = []  # (1-based first line, template, text)
+    begin, line = 0, 1
+    for match in [*_DOCUMENT_START.finditer(text), None]:
+        stop = len(text) if match is None else match.start()
+        doc = text[begin:stop]
+        if doc.strip():
+            found = SOURCE_COMMENT.search(doc)
+            pieces.append((line, found.group(1).strip() if found else "", doc))
+        if match is not None:
+            begin = match.end()
+            line = text.count("\n", 0, begin) + 1
+    try:
+        documents = load_documents(text, where_of(""))
+    except ShipyardError:
+        return [(template, body) for _line, template, doc in pieces
+                for body, _l in load_documents(doc, where_of(template))]
+    firsts = [first for first, _template, _doc in pieces]
+    out: list[tuple[str, Any]] = []
+    for body, first in documents:
+        index = bisect.bisect_right(firsts, first) - 1
+        out.append((pieces[index][1] if index >= 0 else "", body))
     return out
+
+
