@@ -261,6 +261,10 @@ class Cluster:
     gpu_line: int = 1  # the line of spec.gpu (or of spec) in cluster.yaml, for errors about these facts
 
 
+_CLUSTERS: dict[tuple[str, bytes, tuple[bool, ...]], Cluster] = {}
+"""Clusters read, by their file's path and bytes (and which engine folders exist)."""
+
+
 @dataclass
 class Repository:
     root: Path
@@ -353,11 +357,27 @@ class Repository:
         return [self.cluster(p.name) for p in sorted(base.iterdir()) if (p / "cluster.yaml").is_file()]
 
     def cluster(self, name: str) -> Cluster:
+        """The cluster ``name`` as clusters/<name>/cluster.yaml says, read
+        once per content of that file (checks ask for it per target and per
+        model: 200 models asked 1,800 times)."""
         path = self.root / "clusters" / name
         file = path / "cluster.yaml"
         if not file.is_file():
             known = ", ".join(c.name for c in self.clusters()) or "none"
             raise ShipyardError(f"unknown cluster {name!r}", hint=f"clusters are: {known}")
+        try:
+            key = (str(file), file.read_bytes(), tuple((path / e).is_dir() for e in ENGINES))
+        except OSError:
+            return self._read_cluster(name, path, file)
+        known_cluster = _CLUSTERS.get(key)
+        if known_cluster is None:
+            known_cluster = self._read_cluster(name, path, file)
+            if len(_CLUSTERS) >= 256:
+                _CLUSTERS.clear()
+            _CLUSTERS[key] = known_cluster
+        return known_cluster
+
+    def _read_cluster(self, name: str, path: Path, file: Path) -> Cluster:
         rel = self.rel(file)
         data, line_of = _read_config(file, self.root)
         base: tuple[str, ...] = ("spec",) if "spec" in data else ()

@@ -319,8 +319,10 @@ def serving_containers(obj: K8sObject) -> Iterator[tuple[JsonPath, dict[str, Any
 _WALKED: dict[int, tuple[list[K8sObject], tuple[int, ...], list[PodSpecRef]]] = {}
 """The pod templates of the last few lists of objects, by the list's
 identity: a dozen policy checks walk the same target's pods, and the walk
-was a fifth of a large file's check."""
-_WALKED_KEEP = 8
+was a fifth of a large file's check. Enough lists are kept for every
+target of a run (a whole repository has a dozen), so that no check walks
+a target again after the others pushed it out."""
+_WALKED_KEEP = 64
 _WALKED_LOCK = threading.Lock()
 
 

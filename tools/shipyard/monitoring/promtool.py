@@ -163,11 +163,20 @@ class RuleFile:
 
     groups: Any
     text: str = ""
-    lines: dict[int, JsonPath] = field(default_factory=dict)
+    _lines: dict[int, JsonPath] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self.text = yaml.safe_dump({"groups": self.groups}, sort_keys=False, allow_unicode=True, width=4096)
-        self.lines = _line_paths(self.text)
+        # libyaml's emitter (the same text as PyYAML's pure-Python one, at a
+        # fraction of the time: 200 models' rule files took 1.3 s).
+        self.text = yaml.dump({"groups": self.groups}, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True,
+                              width=4096)
+
+    @property
+    def lines(self) -> dict[int, JsonPath]:
+        """Line -> path, composed only when promtool has something to say."""
+        if self._lines is None:
+            self._lines = _line_paths(self.text)
+        return self._lines
 
 
 def _line_paths(text: str) -> dict[int, JsonPath]:
@@ -179,7 +188,7 @@ def _line_paths(text: str) -> dict[int, JsonPath]:
         if len(path) >= len(lines.get(line, ())):
             lines[line] = path
 
-    root = yaml.compose(text)
+    root = yaml.compose(text, Loader=yaml.CSafeLoader)
     stack: list[tuple[yaml.Node, JsonPath]] = [(root, ())] if root is not None else []
     while stack:
         node, path = stack.pop()
