@@ -16,7 +16,6 @@ the caller makes explicitly (``against_tip``). The report names both commits.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -155,6 +154,7 @@ def _redacted(obj: K8sObject) -> K8sObject:
     body = dict(obj.body)
     for key in ("data", "stringData"):
         if isinstance(body.get(key), dict):
+            import hashlib  # late: it loads OpenSSL (3.7 MB), which checking a file never needs
             body[key] = {k: f"<redacted sha256:{hashlib.sha256(str(v).encode()).hexdigest()[:12]}>" for k, v in body[key].items()}
     return K8sObject(body=body, source=obj.source, target=obj.target)
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import re
@@ -308,6 +307,7 @@ def state_dir(root: Path) -> Path:
     if out is not None and out.returncode == 0 and out.stdout.strip():
         _GIT_DIRS[key] = Path(out.stdout.strip())
         return _GIT_DIRS[key] / "shipyard"
+    import hashlib  # late: it loads OpenSSL (3.7 MB), which checking a file never needs
     digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
     return Path(tempfile.gettempdir()) / f"shipyard-{digest}"
 

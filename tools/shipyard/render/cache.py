@@ -8,7 +8,6 @@ the stored objects instead of running kustomize and helm again.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import stat
@@ -26,6 +25,7 @@ class RenderCache:
 
     @staticmethod
     def key(*parts: Any) -> str:
+        import hashlib  # late: it loads OpenSSL (3.7 MB), which checking a file never needs
         digest = hashlib.sha256(CACHE_VERSION.encode())
         for part in parts:
             if isinstance(part, bytes):
@@ -39,6 +39,7 @@ class RenderCache:
     def files_digest(files: set[Path], root: Path | None = None) -> str:
         """Digest of the files' contents and their paths relative to ``root``,
         so two clones or worktrees of one commit share cache entries."""
+        import hashlib  # late: it loads OpenSSL (3.7 MB), which checking a file never needs
         digest = hashlib.sha256()
         for file in sorted(files):
             name = str(file)

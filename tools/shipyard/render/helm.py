@@ -9,7 +9,6 @@ versions of every chart the repository uses, under their upstream names.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import os
 import re
 import shutil
@@ -74,6 +73,7 @@ class Helm:
             local = self.mirror.chart_package(chart.name, chart.version)
             if local is not None:
                 return local
+        import hashlib  # late: it loads OpenSSL (3.7 MB), which checking a file never needs
         digest = hashlib.sha256(chart.repo_url.rstrip("/").encode()).hexdigest()[:16]
         folder = self.cache_dir / "charts" / digest
         package = folder / f"{chart.name}-{chart.version}.tgz"

@@ -20,7 +20,6 @@ which release each mirror folder holds: change it with the mirror.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -80,6 +79,7 @@ Regenerate with `shipyard schemas update --from <mirror>/crds`.
 
 def git_blob_id(data: bytes) -> str:
     """The id ``git hash-object`` gives these bytes."""
+    import hashlib  # late: it loads OpenSSL (3.7 MB), which checking a file never needs
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 

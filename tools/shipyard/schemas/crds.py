@@ -33,7 +33,6 @@ the pinned schemas shipped in ``shipyard/data/crd-schemas``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from dataclasses import dataclass, field
@@ -380,6 +379,7 @@ _STRUCTURAL_LIMIT = 512
 
 
 def _fingerprint(schema: dict[str, Any]) -> str:
+    import hashlib  # late: it loads OpenSSL (3.7 MB), which checking a file never needs
     return hashlib.sha256(json.dumps(schema, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 

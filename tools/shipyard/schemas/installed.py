@@ -35,7 +35,6 @@ read: a one-Deployment file reads index.json alone.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +103,7 @@ def build_index(crds: Iterable[K8sObject]) -> dict[str, str]:
         known = seen.get(id(obj.body))
         if known is None or known[0] is not obj.body:
             text = _dump(stored_body(obj))
+            import hashlib  # late: it loads OpenSSL (3.7 MB), which checking a file never needs
             known = seen[id(obj.body)] = (obj.body, text, hashlib.sha256(text.encode()).hexdigest())
         _body, text, digest = known
         bodies.setdefault(digest, (obj.name or "unnamed", text))
