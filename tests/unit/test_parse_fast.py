@@ -177,9 +177,9 @@ def test_duplicate_keys_keep_their_lines() -> None:
     assert fast[-1].duplicates == [(("kind",), 2 + DEPLOYMENT.count("\n") * 3 + 3, 2 + DEPLOYMENT.count("\n") * 3 + 2)]
 
 
-def test_malformed_yaml_gets_the_exact_error_and_rapidyaml_prints_nothing(capfd: pytest.CaptureFixture[str]) -> None:
-    good = "---\n".join(DEPLOYMENT.format(i=i) for i in range(30))
-    text = good + "---\nbroken: [1, 2\nnext: 3\n"
+def _both_refuse(text: str) -> tuple[ShipyardError, ShipyardError]:
+    """(fast, exact): the errors the loader (fast route on, whatever the
+    text's length) and the exact reader raise for ``text``."""
     with pytest.raises(ShipyardError) as exact:
         load._exact_documents(text, "t.yaml", False)
     saved = load.FAST_MIN_CHARS
@@ -189,7 +189,14 @@ def test_malformed_yaml_gets_the_exact_error_and_rapidyaml_prints_nothing(capfd:
             load._documents(text, "t.yaml")
     finally:
         load.FAST_MIN_CHARS = saved
-    assert (fast.value.message, fast.value.line, fast.value.check) == (exact.value.message, exact.value.line, exact.value.check)
+    return fast.value, exact.value
+
+
+def test_malformed_yaml_gets_the_exact_error_and_rapidyaml_prints_nothing(capfd: pytest.CaptureFixture[str]) -> None:
+    good = "---\n".join(DEPLOYMENT.format(i=i) for i in range(30))
+    text = good + "---\nbroken: [1, 2\nnext: 3\n"
+    fast, exact = _both_refuse(text)
+    assert (fast.message, fast.line, fast.check) == (exact.message, exact.line, exact.check)
     out, err = capfd.readouterr()
     assert "ERROR" not in err and "c4" not in err, err
 
@@ -206,16 +213,8 @@ REFUSED = [
 @pytest.mark.parametrize("doc", REFUSED)
 def test_what_libyaml_refuses_is_refused_with_its_message(doc: str, capfd: pytest.CaptureFixture[str]) -> None:
     text = "---\n".join(DEPLOYMENT.format(i=i) for i in range(3)) + "---\n" + doc
-    with pytest.raises(ShipyardError) as exact:
-        load._exact_documents(text, "t.yaml", False)
-    saved = load.FAST_MIN_CHARS
-    load.FAST_MIN_CHARS = 0
-    try:
-        with pytest.raises(ShipyardError) as fast:
-            load._documents(text, "t.yaml")
-    finally:
-        load.FAST_MIN_CHARS = saved
-    assert (fast.value.message, fast.value.line) == (exact.value.message, exact.value.line)
+    fast, exact = _both_refuse(text)
+    assert (fast.message, fast.line) == (exact.message, exact.line)
     assert "ERROR" not in capfd.readouterr().err
 
 

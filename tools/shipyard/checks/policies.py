@@ -11,11 +11,10 @@ This module registers no check; it is imported by the modules that do.
 
 from __future__ import annotations
 
-import threading
-
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from shipyard.checks.context import PerObjects
 from shipyard.models import SELDON_GROUP
 from shipyard.objects import JsonPath, K8sObject
 from shipyard.quantities import GPU_RESOURCE, gpu_count, parse_quantity, pod_spec_gpus
@@ -316,31 +315,20 @@ def serving_containers(obj: K8sObject) -> Iterator[tuple[JsonPath, dict[str, Any
                 yield path, container, node, str(predictor.get("name", p_index))
 
 
-_WALKED: dict[int, tuple[list[K8sObject], tuple[int, ...], list[PodSpecRef]]] = {}
-"""The pod templates of the last few lists of objects, by the list's
-identity: a dozen policy checks walk the same target's pods, and the walk
-was a fifth of a large file's check. Enough lists are kept for every
-target of a run (a whole repository has a dozen), so that no check walks
-a target again after the others pushed it out."""
-_WALKED_KEEP = 64
-_WALKED_LOCK = threading.Lock()
+def _walk(objects: list[K8sObject]) -> list[PodSpecRef]:
+    hpas = _hpa_bounds(objects)
+    return [pod for obj in objects for pod in pod_specs(obj, hpas)]
+
+
+_WALKED = PerObjects(_walk, fingerprint=lambda objects: tuple(id(obj.body) for obj in objects))
+"""A dozen policy checks walk the same target's pods, and the walk was a
+fifth of a large file's check: walked once per list holding the same bodies."""
 
 
 def all_pod_specs(objects: list[K8sObject]) -> Iterator[PodSpecRef]:
     """Pod templates of every object, HorizontalPodAutoscalers applied;
     computed once per list (the same list holding the same bodies)."""
-    bodies = tuple(id(obj.body) for obj in objects)
-    with _WALKED_LOCK:
-        hit = _WALKED.get(id(objects))
-    if hit is not None and hit[0] is objects and hit[1] == bodies:
-        return iter(hit[2])
-    hpas = _hpa_bounds(objects)
-    walked = [pod for obj in objects for pod in pod_specs(obj, hpas)]
-    with _WALKED_LOCK:
-        while len(_WALKED) >= _WALKED_KEEP:
-            _WALKED.pop(next(iter(_WALKED)))
-        _WALKED[id(objects)] = (objects, bodies, walked)
-    return iter(walked)
+    return iter(_WALKED(objects))
 
 
 # --- quantities -----------------------------------------------------------

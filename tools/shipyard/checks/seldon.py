@@ -62,15 +62,13 @@ the old version is not in git, so only the new one is judged.
 
 from __future__ import annotations
 
-import threading
-
 import json
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from shipyard.checks import check
-from shipyard.checks.context import CheckContext
+from shipyard.checks.context import CheckContext, PerObjects
 from shipyard.checks.policies import (
     as_dict,
     as_list,
@@ -306,33 +304,22 @@ def namespace_labels(target: RenderedTarget, namespace: str) -> dict[str, str]:
     plus the name label the API server sets on every namespace."""
     if not namespace:
         return {}
-    found = _namespaces(target).get(namespace)
+    found = _NAMESPACES(target.objects).get(namespace)
     return {**(_labels(found) if found is not None else {}), NAMESPACE_NAME_LABEL: namespace}
 
 
-_NAMESPACES: dict[int, tuple[list[K8sObject], int, dict[str, K8sObject]]] = {}
-_NAMESPACES_KEEP = 16
-_NAMESPACES_LOCK = threading.Lock()
-
-
-def _namespaces(target: RenderedTarget) -> dict[str, K8sObject]:
-    """The target's v1 Namespaces by name (the first of a name wins, as the
-    search did), found once per objects list: asked for every object a
-    webhook may see, a search each time grew with the square of the models."""
-    objects = target.objects
-    with _NAMESPACES_LOCK:
-        hit = _NAMESPACES.get(id(objects))
-    if hit is not None and hit[0] is objects and hit[1] == len(objects):
-        return hit[2]
+def _v1_namespaces(objects: list[K8sObject]) -> dict[str, K8sObject]:
+    """The v1 Namespaces by name (the first of a name wins, as a search would)."""
     found: dict[str, K8sObject] = {}
     for obj in objects:
         if obj.kind == "Namespace" and obj.api_version == "v1":
             found.setdefault(obj.name, obj)
-    with _NAMESPACES_LOCK:
-        while len(_NAMESPACES) >= _NAMESPACES_KEEP:
-            _NAMESPACES.pop(next(iter(_NAMESPACES)))
-        _NAMESPACES[id(objects)] = (objects, len(objects), found)
     return found
+
+
+_NAMESPACES = PerObjects(_v1_namespaces)
+"""Asked for every object a webhook may see: a search of the target each
+time grew with the square of the models."""
 
 
 def webhook_sees(ctx: CheckContext, target: RenderedTarget, obj: K8sObject) -> bool:
